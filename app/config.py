@@ -1,0 +1,142 @@
+"""Settings: the only place that reads the environment (prefix ``HOLO_``).
+
+Every other module receives a ``Settings`` instance; nothing else calls ``os.environ``.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# Refused when HOLO_ENV=production: a deployment that forgot to set its own secret.
+DEV_AUTH_SECRET = "dev-insecure-auth-secret-change-me-0000000000"
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class TTSProvider(StrEnum):
+    ELEVENLABS = "elevenlabs"
+    OFFLINE = "offline"
+    NONE = "none"
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+CsvList = Annotated[list[str], NoDecode]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HOLO_", extra="ignore", frozen=True)
+
+    env: Environment = Environment.DEVELOPMENT
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    # The address learners reach us on, for invite links; empty = derived from the request.
+    public_url: str = ""
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # A stable name for this process in Redis (heartbeat, membership); empty = hostname + pid.
+    replica_id: str = ""
+
+    redis_url: str | None = None
+    # Commands wait at most this long on a dead Redis, so a request fails fast with 503.
+    redis_socket_timeout: float = Field(default=5.0, gt=0)
+    redis_max_connections: int = Field(default=32, ge=4, le=10_000)
+
+    auth_secret: SecretStr = SecretStr(DEV_AUTH_SECRET)
+    auth_token_ttl_seconds: int = Field(default=24 * 3600, ge=60)
+    auth_jwks_url: str | None = None
+    auth_issuer: str | None = None
+    auth_audience: str | None = None
+
+    cors_origins: CsvList = Field(default_factory=list)
+    rate_limit_per_minute: int = Field(default=100, ge=1)
+    socket_events_per_second: float = Field(default=20.0, gt=0)
+    socket_event_burst: int = Field(default=60, ge=1)
+
+    # Replica liveness: a heartbeat key every interval, considered dead after the ttl.
+    heartbeat_interval_seconds: float = Field(default=5.0, gt=0)
+    heartbeat_ttl_seconds: float = Field(default=15.0, gt=0)
+
+    # SIGTERM: readiness turns 503, clients are told to reconnect elsewhere, then the process
+    # exits; drain_seconds is how long we keep serving while the load balancer notices.
+    drain_seconds: float = Field(default=2.0, ge=0)
+    shutdown_grace_seconds: float = Field(default=20.0, gt=0)
+
+    llm_base_url: str = "https://openrouter.ai/api/v1"
+    llm_api_key: SecretStr | None = None
+    llm_model: str = "google/gemini-2.5-flash"
+    tts_provider: TTSProvider | None = None
+    elevenlabs_api_key: SecretStr | None = None
+    elevenlabs_base_url: str = "https://api.elevenlabs.io"
+    elevenlabs_model: str = "eleven_flash_v2_5"
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+    s3_prefix: str = "audio/"
+    media_dir: str = "var/media"
+    llm_token_budget: int = Field(default=2_000_000, ge=0)
+    tts_char_budget: int = Field(default=100_000, ge=0)
+
+    stun_urls: CsvList = Field(default_factory=lambda: ["stun:stun.l.google.com:19302"])
+    turn_urls: CsvList = Field(default_factory=list)
+    turn_realm: str = "holotutor.local"
+    turn_credential_ttl: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
+
+    _split = field_validator("cors_origins", "stun_urls", "turn_urls", mode="before")(_split_csv)
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        schemes = ("redis://", "rediss://", "redis+sentinel://", "unix://")
+        if not value.startswith(schemes):
+            raise ValueError(f"must start with one of {', '.join(schemes)}")
+        return value
+
+    @model_validator(mode="after")
+    def _production_needs_real_secrets(self) -> Settings:
+        if self.env is Environment.PRODUCTION:
+            secret = self.auth_secret.get_secret_value()
+            if secret == DEV_AUTH_SECRET or len(secret) < 32:
+                raise ValueError(
+                    "HOLO_AUTH_SECRET must be set to a random value of at least 32 characters "
+                    "in production (the development default is refused)"
+                )
+            if self.redis_url is None:
+                raise ValueError("HOLO_REDIS_URL is required in production")
+        if self.heartbeat_ttl_seconds <= self.heartbeat_interval_seconds:
+            raise ValueError("HOLO_HEARTBEAT_TTL_SECONDS must exceed HOLO_HEARTBEAT_INTERVAL_SECONDS")
+        return self
+
+    @property
+    def effective_tts_provider(self) -> TTSProvider:
+        if self.tts_provider is not None:
+            return self.tts_provider
+        return TTSProvider.ELEVENLABS if self.elevenlabs_api_key else TTSProvider.OFFLINE
+
+
+class SettingsError(SystemExit):
+    """Raised at start with a message a person can act on, instead of a traceback."""
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        lines = ["Invalid configuration:"]
+        for error in exc.errors():
+            field = ".".join(str(part) for part in error["loc"]) or "settings"
+            name = f"HOLO_{field.upper()}" if error["loc"] else "settings"
+            lines.append(f"  {name}: {error['msg']}")
+        raise SettingsError("\n".join(lines)) from None
