@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     # The address learners reach us on, for invite links; empty = derived from the request.
     public_url: str = ""
+    # Proxies whose X-Forwarded-For we believe (the ingress); "*" behind a trusted network only.
+    forwarded_allow_ips: str = "127.0.0.1"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # A stable name for this process in Redis (heartbeat, membership); empty = hostname + pid.
     replica_id: str = ""
@@ -84,6 +86,8 @@ class Settings(BaseSettings):
     s3_region: str = "us-east-1"
     s3_prefix: str = "audio/"
     media_dir: str = "var/media"
+    # The built web app (frontend/dist); served at / with history-API fallback when present.
+    static_dir: str = "frontend/dist"
     llm_token_budget: int = Field(default=2_000_000, ge=0)
     tts_char_budget: int = Field(default=100_000, ge=0)
 

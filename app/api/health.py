@@ -1,0 +1,42 @@
+"""Liveness, readiness and the Prometheus exposition."""
+
+from __future__ import annotations
+
+import asyncio
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from app.api.errors import error_response
+from app.api.http import services
+from app.store.redis import UNAVAILABLE_ERRORS
+
+READINESS_PING_TIMEOUT = 1.0
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    s = services(request)
+    if s.lifecycle.draining:
+        return error_response(503, "draining", "This replica is shutting down.")
+    try:
+        await asyncio.wait_for(s.redis.ping(), READINESS_PING_TIMEOUT)
+    except (TimeoutError, *UNAVAILABLE_ERRORS):
+        return error_response(503, "store_unavailable", "Redis is not reachable.")
+    return JSONResponse({"status": "ready"})
+
+
+async def metrics(request: Request) -> Response:
+    m = services(request).metrics
+    return Response(m.exposition(), media_type=m.content_type)
+
+
+routes = [
+    Route("/healthz", healthz, methods=["GET"]),
+    Route("/readyz", readyz, methods=["GET"]),
+    Route("/metrics", metrics, methods=["GET"]),
+]

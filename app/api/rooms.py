@@ -1,0 +1,164 @@
+"""Rooms: open one with a companion, read it, read its conversation, end it."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from app.api.errors import ApiError
+from app.api.http import EndpointDoc, body, documented, identity, query, respond, services
+from app.models import Identity, Message, Peer, Room, SessionRecord
+from app.services import Services
+from app.store import keys
+
+class CreateRoom(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    companion_id: str = Field(min_length=1, max_length=64)
+
+
+class CreatedRoom(BaseModel):
+    room_id: str
+    companion_id: str
+    status: str
+    created_at: float
+    expires_at: float
+    invite_token: str
+    invite_url: str
+
+
+class RoomView(BaseModel):
+    room: Room
+    peers: list[Peer]
+    is_owner: bool
+
+
+class MessagesQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    after: int = Field(default=0, ge=0)
+    limit: int = Field(default=200, ge=1, le=500)
+
+
+class MessageList(BaseModel):
+    messages: list[Message]
+
+
+class PreviewQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    invite_token: str | None = Field(default=None, max_length=128)
+
+
+def invite_url(s: Services, request: Request, room_id: str, invite_token: str) -> str:
+    base = s.settings.public_url.rstrip("/") or str(request.base_url).rstrip("/")
+    return f"{base}/rooms/{room_id}?invite={invite_token}"
+
+
+async def readable_room(request: Request, who: Identity, *, invite_token: str | None = None) -> Room:
+    """The room if the caller may read it; 404 otherwise, so that a stranger cannot even learn
+    that a room id exists."""
+    s = services(request)
+    room_id = request.path_params["room_id"]
+    room = await s.rooms.get(room_id) if len(room_id) <= 64 else None
+    allowed = room is not None and (
+        await s.rooms.has_access(room_id, who.user_id)
+        or (invite_token is not None and await s.rooms.invite_matches(room_id, invite_token))
+    )
+    if room is None or not allowed:
+        raise ApiError(404, "room_not_found", "No such room, or you are not a member of it.")
+    return room
+
+
+@documented(
+    EndpointDoc(
+        "Open a room with a companion (expires after 2 h without activity)", body=CreateRoom,
+        response=CreatedRoom, status=201, errors=(404,), tags=("rooms",),
+    )
+)
+async def create_room(request: Request) -> Response:
+    who = await identity(request)
+    req = await body(request, CreateRoom)
+    s = services(request)
+    if s.catalogue.get(req.companion_id) is None:
+        raise ApiError(404, "companion_not_found", "No companion with that id.")
+    new = await s.rooms.create(who.user_id, req.companion_id)
+    await s.redis.zadd(keys.active_rooms(), {new.room.room_id: new.room.created_at})
+    room = new.room
+    return respond(
+        CreatedRoom(
+            room_id=room.room_id,
+            companion_id=room.companion_id,
+            status=room.status,
+            created_at=room.created_at,
+            expires_at=room.created_at + keys.ROOM_TTL,
+            invite_token=new.invite_token,
+            invite_url=invite_url(s, request, room.room_id, new.invite_token),
+        ),
+        status=201,
+    )
+
+
+@documented(
+    EndpointDoc(
+        "A room and who is in it (members, or holders of its invite token)", query=PreviewQuery,
+        response=RoomView, errors=(404,), tags=("rooms",),
+    )
+)
+async def get_room(request: Request) -> Response:
+    who = await identity(request)
+    q = query(request, PreviewQuery)
+    room = await readable_room(request, who, invite_token=q.invite_token)
+    peers = await services(request).rooms.peers(room.room_id)
+    return respond(RoomView(room=room, peers=peers, is_owner=room.owner_id == who.user_id))
+
+
+@documented(
+    EndpointDoc(
+        "End a room (its creator only): writes and returns the session record; ending an "
+        "ended room returns the same record",
+        response=SessionRecord, errors=(403, 404), tags=("rooms",),
+    )
+)
+async def end_room(request: Request) -> Response:
+    who = await identity(request)
+    room = await readable_room(request, who)
+    if room.owner_id != who.user_id:
+        raise ApiError(403, "forbidden", "Only the learner who opened the room can end it.")
+    s = services(request)
+    result = await s.sessions.end_room(room, await s.rooms.participants(room.room_id))
+    if result.session is None:
+        raise ApiError(404, "room_not_found", "No such room, or you are not a member of it.")
+    if result.outcome == "ok":
+        s.metrics.sessions.labels("ended").inc()
+        await s.redis.zrem(keys.active_rooms(), room.room_id)
+        await s.sio.emit(
+            "notice",
+            {"code": "room_ended", "message": "The room has ended.", "session_id": result.session.session_id},
+            room=room.room_id,
+        )
+    return respond(result.session)
+
+
+@documented(
+    EndpointDoc(
+        "The room's conversation after a sequence number", query=MessagesQuery,
+        response=MessageList, errors=(404,), tags=("rooms",),
+    )
+)
+async def list_messages(request: Request) -> Response:
+    who = await identity(request)
+    q = query(request, MessagesQuery)
+    room = await readable_room(request, who)
+    messages = await services(request).messages.list(room.room_id, after=q.after, limit=q.limit)
+    return respond(MessageList(messages=messages))
+
+
+routes = [
+    Route("/api/rooms", create_room, methods=["POST"]),
+    Route("/api/rooms/{room_id}", get_room, methods=["GET"]),
+    Route("/api/rooms/{room_id}", end_room, methods=["DELETE"]),
+    Route("/api/rooms/{room_id}/messages", list_messages, methods=["GET"]),
+]

@@ -1,0 +1,166 @@
+"""The ASGI application: Starlette for REST, wrapped by Socket.IO, clients wired in the lifespan.
+
+``uvicorn app.main:app`` serves it; ``create_app(settings)`` builds one for tests or embedding.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import socketio
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.routing import BaseRoute
+
+from app import __version__
+from app.api import auth, companions, health, ice, rooms, sessions
+from app.api.errors import EXCEPTION_HANDLERS
+from app.api.middleware import RateLimitMiddleware, RequestContextMiddleware
+from app.api.openapi import openapi_routes
+from app.catalogue import Catalogue
+from app.config import Settings, load_settings
+from app.frontend import frontend_routes
+from app.observability.logging import configure_logging
+from app.observability.metrics import Metrics
+from app.realtime.events import RealtimeEvents
+from app.realtime.manager import RedisPubSubManager
+from app.realtime.presence import Presence
+from app.realtime.server import create_sio
+from app.security.tokens import TokenService
+from app.services import Lifecycle, Services
+from app.store.messages import MessageStore
+from app.store.ratelimit import RateLimiter
+from app.store.redis import create_pubsub_redis, create_redis
+from app.store.replicas import ReplicaRegistry
+from app.store.rooms import RoomStore
+from app.store.sessions import SessionStore
+
+log = logging.getLogger(__name__)
+
+
+class HoloApp(socketio.ASGIApp):  # type: ignore[misc]
+    """The ASGI callable, carrying what the process runner needs for a graceful shutdown."""
+
+    def __init__(self, sio: socketio.AsyncServer, api: Starlette, lifecycle: Lifecycle) -> None:
+        super().__init__(sio, other_asgi_app=api, socketio_path="/socket.io")
+        self.api = api
+        self.lifecycle = lifecycle
+        self.realtime: RealtimeEvents | None = None
+        self.settings: Settings = api.state.settings
+
+    async def drain(self) -> None:
+        """SIGTERM: stop being ready, give the load balancer time to notice, then send this
+        replica's clients elsewhere."""
+        self.lifecycle.draining = True
+        log.info("draining: readiness is now 503")
+        await asyncio.sleep(self.settings.drain_seconds)
+        if self.realtime is not None:
+            await self.realtime.disconnect_all_for_restart()
+
+
+def _replica_id(settings: Settings) -> str:
+    return settings.replica_id or f"{socket.gethostname()}-{os.getpid()}"
+
+
+def create_app(settings: Settings | None = None) -> HoloApp:
+    settings = settings or load_settings()
+    replica_id = _replica_id(settings)
+    configure_logging(settings.log_level, replica_id)
+    metrics = Metrics()
+    catalogue = Catalogue.load()
+    sio = create_sio(settings)
+    lifecycle = Lifecycle()
+    holder: dict[str, HoloApp] = {}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(api: Starlette) -> AsyncIterator[dict[str, Any]]:
+        redis = create_redis(settings)
+        pubsub_redis = None
+        if isinstance(sio.manager, RedisPubSubManager):
+            pubsub_redis = create_pubsub_redis(settings)
+            sio.manager.bind(redis, pubsub_redis)
+        http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0))
+        services = Services(
+            settings=settings,
+            metrics=metrics,
+            redis=redis,
+            http=http,
+            sio=sio,
+            tokens=TokenService(settings, http),
+            catalogue=catalogue,
+            rooms=RoomStore(redis),
+            messages=MessageStore(redis),
+            sessions=SessionStore(redis),
+            replicas=ReplicaRegistry(redis, replica_id, settings.heartbeat_ttl_seconds),
+            limiter=RateLimiter(redis, limit=settings.rate_limit_per_minute),
+            lifecycle=lifecycle,
+        )
+        holder["app"].realtime = RealtimeEvents(sio, services)
+        presence = asyncio.create_task(Presence(services).run(), name="presence")
+        log.info("replica %s started (store: %s)", replica_id, "redis" if settings.redis_url else "embedded")
+        try:
+            yield {"services": services}
+        finally:
+            presence.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await presence
+            with contextlib.suppress(Exception):
+                await services.replicas.resign()
+            with contextlib.suppress(Exception):
+                await sio.shutdown()
+            await http.aclose()
+            if pubsub_redis is not None:
+                await pubsub_redis.aclose()
+            await redis.aclose()
+
+    routes: list[BaseRoute] = [
+        *health.routes,
+        *auth.routes,
+        *companions.routes,
+        *rooms.routes,
+        *sessions.routes,
+        *ice.routes,
+    ]
+    routes += openapi_routes(list(routes), __version__)
+    routes += frontend_routes(settings)
+    middleware = [
+        Middleware(RequestContextMiddleware, metrics=metrics),
+        Middleware(RateLimitMiddleware),
+        Middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+            expose_headers=["X-Request-ID", "Retry-After"],
+        ),
+    ]
+    api = Starlette(
+        routes=routes,
+        middleware=middleware,
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        lifespan=lifespan,
+    )
+    api.state.settings = settings
+    api.state.metrics = metrics
+    app = HoloApp(sio, api, lifecycle)
+    holder["app"] = app
+    return app
+
+
+def __getattr__(name: str) -> Any:
+    # `uvicorn app.main:app` builds the app on first access, so importing this module (tests,
+    # tools) never reads the environment by itself.
+    if name == "app":
+        built = create_app()
+        globals()["app"] = built
+        return built
+    raise AttributeError(name)
+

@@ -1,0 +1,71 @@
+"""The shapes the service stores and sends: rooms, members, messages, sessions.
+
+These are the pydantic models behind REST responses and Socket.IO payloads alike, so the two
+never disagree about what a message looks like.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Identity(Frozen):
+    """Who is calling, from a verified token: never from the request body."""
+
+    user_id: str
+    display_name: str
+    kind: Literal["guest", "external"] = "guest"
+
+
+class Sender(Frozen):
+    kind: Literal["user", "ai"]
+    user_id: str | None = None
+    display_name: str
+
+
+class Message(Frozen):
+    id: str
+    seq: int = Field(description="Position in the room's conversation, from 1.")
+    room_id: str
+    sender: Sender
+    text: str
+    ts: float
+    client_id: str | None = None
+    audio_urls: list[str] | None = None
+    reply_to: str | None = None
+    metadata: dict[str, str | bool | int | float] | None = None
+
+
+class Peer(Frozen):
+    sid: str
+    user_id: str
+    display_name: str
+
+
+class Room(Frozen):
+    room_id: str
+    owner_id: str
+    companion_id: str
+    status: Literal["active", "ended"]
+    created_at: float
+    ended_at: float | None = None
+    session_id: str | None = None
+
+
+class SessionRecord(Frozen):
+    session_id: str
+    room_id: str
+    owner_id: str
+    companion_id: str
+    participants: list[str]
+    started_at: float
+    ended_at: float
+    duration_seconds: int
+    message_count: int
+    transcript_preview: str

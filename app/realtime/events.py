@@ -1,0 +1,273 @@
+"""The Socket.IO events of design.md §5: connection auth, join/leave, signaling and chat.
+
+Every client event goes through ``_handle``: rate limit, payload validation, then the handler;
+whatever happens the client gets an ack ``{ok: true, ...}`` or ``{ok: false, error: {code,
+message}}`` and the metrics count the outcome. A bad payload never changes state and never
+reaches the log as a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import socketio
+from pydantic import BaseModel, ValidationError
+
+from app.models import Identity, Peer, Sender
+from app.realtime import schemas
+from app.security.token_bucket import TokenBucket
+from app.security.tokens import InvalidToken
+from app.services import Services
+from app.store.messages import ConversationClosed, ConversationFull
+from app.store.redis import UNAVAILABLE_ERRORS
+
+log = logging.getLogger(__name__)
+
+P = TypeVar("P", bound=BaseModel)
+Ack = dict[str, Any]
+
+
+class EventError(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class Client:
+    """What this replica knows about one of its connections."""
+
+    identity: Identity
+    bucket: TokenBucket
+    rooms: set[str] = field(default_factory=set)
+
+
+def _error(code: str, message: str) -> Ack:
+    return {"ok": False, "error": {"code": code, "message": message}}
+
+
+def _validation_message(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "payload"
+    return f"{where}: {first['msg']}"
+
+
+_JOIN_REFUSALS = {
+    "not_found": ("room_not_found", "No such room, or you need an invite link to join it."),
+    "forbidden": ("room_not_found", "No such room, or you need an invite link to join it."),
+    "room_ended": ("room_ended", "This room has ended."),
+    "room_full": ("room_full", "This room already has two people in the call."),
+}
+
+
+class RealtimeEvents:
+    def __init__(self, sio: socketio.AsyncServer, services: Services) -> None:
+        self.sio = sio
+        self.s = services
+        self.clients: dict[str, Client] = {}
+        self.replica_id = services.replicas.replica_id
+        sio.on("connect", self.on_connect)
+        sio.on("disconnect", self.on_disconnect)
+        self._on("join", schemas.Join, self.join)
+        self._on("leave", schemas.Leave, self.leave)
+        self._on("offer", schemas.Describe, self.describe("offer"))
+        self._on("answer", schemas.Describe, self.describe("answer"))
+        self._on("candidate", schemas.Candidate, self.candidate)
+        self._on("message", schemas.ChatMessage, self.message)
+        self._on("stop", schemas.Stop, self.stop)
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _on(
+        self, event: str, model: type[P], handler: Callable[[str, Client, P], Awaitable[Ack]]
+    ) -> None:
+        async def handle(sid: str, data: Any = None, *extra: Any) -> Ack:
+            outcome, ack = await self._handle(sid, event, model, handler, data, extra)
+            self.s.metrics.socket_events.labels(event, outcome).inc()
+            return ack
+
+        self.sio.on(event, handle)
+
+    async def _handle(
+        self,
+        sid: str,
+        event: str,
+        model: type[P],
+        handler: Callable[[str, Client, P], Awaitable[Ack]],
+        data: Any,
+        extra: tuple[Any, ...],
+    ) -> tuple[str, Ack]:
+        client = self.clients.get(sid)
+        if client is None:
+            return "unauthorized", _error("unauthorized", "Connect again with a valid token.")
+        if not client.bucket.take():
+            self.s.metrics.rate_limited.labels("socket").inc()
+            return "rate_limited", _error("rate_limited", "Too many events; slow down.")
+        if extra or not isinstance(data, dict):
+            return "invalid", _error("invalid_payload", "The payload must be one JSON object.")
+        try:
+            payload = model.model_validate(data)
+        except ValidationError as exc:
+            return "invalid", _error("invalid_payload", _validation_message(exc))
+        try:
+            return "ok", {"ok": True, **await handler(sid, client, payload)}
+        except EventError as exc:
+            return exc.code, _error(exc.code, exc.message)
+        except UNAVAILABLE_ERRORS as exc:
+            self.s.metrics.errors.labels("realtime", "store_unavailable").inc()
+            log.warning("store unavailable during %s: %s", event, exc)
+            return "unavailable", _error("unavailable", "The service is briefly unavailable; retry.")
+        except Exception:
+            self.s.metrics.errors.labels("realtime", "internal").inc()
+            log.exception("%s handler failed", event)
+            return "error", _error("internal", "Something went wrong on our side.")
+
+    def _peer(self, sid: str, client: Client) -> Peer:
+        return Peer(sid=sid, user_id=client.identity.user_id, display_name=client.identity.display_name)
+
+    async def _require_member(self, room_id: str, sid: str, client: Client) -> None:
+        if room_id not in client.rooms or await self.s.rooms.member_user(room_id, sid) is None:
+            raise EventError("not_joined", "Join the room first.")
+
+    # -- connection -------------------------------------------------------------------------
+
+    async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        if self.s.lifecycle.draining:
+            raise socketio.exceptions.ConnectionRefusedError(
+                {"code": "draining", "message": "This server is restarting; reconnecting."}
+            )
+        token = auth.get("token") if isinstance(auth, dict) else None
+        try:
+            who = await self.s.tokens.verify(token if isinstance(token, str) else None)
+        except InvalidToken as exc:
+            self.s.metrics.socket_events.labels("connect", "unauthorized").inc()
+            raise socketio.exceptions.ConnectionRefusedError(
+                {"code": "unauthorized", "message": str(exc)}
+            ) from None
+        settings = self.s.settings
+        self.clients[sid] = Client(
+            identity=who,
+            bucket=TokenBucket(settings.socket_events_per_second, settings.socket_event_burst),
+        )
+        self.s.metrics.socket_connections.inc()
+        self.s.metrics.socket_events.labels("connect", "ok").inc()
+
+    async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        client = self.clients.pop(sid, None)
+        if client is None:
+            return
+        self.s.metrics.socket_connections.dec()
+        for room_id in list(client.rooms):
+            try:
+                await self._remove(sid, room_id)
+            except UNAVAILABLE_ERRORS as exc:
+                # The replica heartbeat will clean this member up once Redis is back.
+                log.warning("could not remove %s from %s: %s", sid, room_id, exc)
+
+    async def _remove(self, sid: str, room_id: str) -> None:
+        left = await self.s.rooms.leave(room_id, sid, replica_id=self.replica_id)
+        if left is not None:
+            await self.sio.emit("peer-left", left.model_dump(), room=room_id, skip_sid=sid)
+
+    # -- rooms ------------------------------------------------------------------------------
+
+    async def join(self, sid: str, client: Client, p: schemas.Join) -> Ack:
+        invited = bool(p.invite_token) and await self.s.rooms.invite_matches(
+            p.room_id, p.invite_token or ""
+        )
+        me = self._peer(sid, client)
+        result = await self.s.rooms.join(p.room_id, me, replica_id=self.replica_id, invited=invited)
+        if result.outcome != "ok":
+            raise EventError(*_JOIN_REFUSALS[result.outcome])
+        for other_room in client.rooms - {p.room_id}:
+            await self._remove(sid, other_room)
+            await self.sio.leave_room(sid, other_room)
+        client.rooms = {p.room_id}
+        # Old sockets of the same person (a reconnect that beat the cleanup of the old one).
+        for old in result.replaced:
+            await self.sio.emit("peer-left", old.model_dump(), room=p.room_id, skip_sid=sid)
+            await self.sio.leave_room(old.sid, p.room_id)
+        await self.sio.enter_room(sid, p.room_id)
+        await self.sio.emit("peer-joined", me.model_dump(), room=p.room_id, skip_sid=sid)
+        # Read after entering the room: anything said from now on arrives as an event, anything
+        # said before is in this list, so nothing falls in between.
+        peers = [peer for peer in await self.s.rooms.peers(p.room_id) if peer.sid != sid]
+        recent = await self.s.messages.recent(p.room_id)
+        room = await self.s.rooms.get(p.room_id)
+        return {
+            "peers": [peer.model_dump() for peer in peers],
+            "messages": [m.model_dump(mode="json", exclude_none=True) for m in recent],
+            "you": me.model_dump(),
+            "room": room.model_dump(exclude_none=True) if room else None,
+        }
+
+    async def leave(self, sid: str, client: Client, p: schemas.Leave) -> Ack:
+        if p.room_id in client.rooms:
+            client.rooms.discard(p.room_id)
+            await self._remove(sid, p.room_id)
+            await self.sio.leave_room(sid, p.room_id)
+        return {}
+
+    # -- signaling --------------------------------------------------------------------------
+
+    def describe(self, event: str) -> Callable[[str, Client, schemas.Describe], Awaitable[Ack]]:
+        async def forward(sid: str, client: Client, p: schemas.Describe) -> Ack:
+            await self._forward(sid, client, p.room_id, p.to, event, {"sdp": p.sdp.model_dump()})
+            return {}
+
+        return forward
+
+    async def candidate(self, sid: str, client: Client, p: schemas.Candidate) -> Ack:
+        body = {"candidate": p.candidate.model_dump(exclude_none=True)}
+        await self._forward(sid, client, p.room_id, p.to, "candidate", body)
+        return {}
+
+    async def _forward(
+        self, sid: str, client: Client, room_id: str, to: str, event: str, body: dict[str, Any]
+    ) -> None:
+        await self._require_member(room_id, sid, client)
+        if to == sid or await self.s.rooms.member_user(room_id, to) is None:
+            raise EventError("peer_not_found", "That peer is not in this room.")
+        # `from` is always the sender's own socket id: a client cannot speak as another.
+        await self.sio.emit(event, {"from": sid, **body}, to=to)
+
+    # -- chat -------------------------------------------------------------------------------
+
+    async def message(self, sid: str, client: Client, p: schemas.ChatMessage) -> Ack:
+        await self._require_member(p.room_id, sid, client)
+        who = client.identity
+        sender = Sender(kind="user", user_id=who.user_id, display_name=who.display_name)
+        try:
+            stored, _new = await self.s.messages.append(
+                p.room_id, sender, p.text, client_id=p.client_id
+            )
+        except ConversationClosed:
+            raise EventError("room_ended", "This room has ended.") from None
+        except ConversationFull:
+            raise EventError("conversation_full", "This conversation is too long; start a new room.") from None
+        out = stored.model_dump(mode="json", exclude_none=True)
+        # Stored first, then broadcast to the others; a retried client_id is broadcast again
+        # (clients drop ids they have) in case the first broadcast was what failed.
+        await self.sio.emit("message", out, room=p.room_id, skip_sid=sid)
+        return {"message": out}
+
+    async def stop(self, sid: str, client: Client, p: schemas.Stop) -> Ack:
+        await self._require_member(p.room_id, sid, client)
+        raise EventError("no_reply", "The tutor is not replying right now.")
+
+    # -- shutdown ---------------------------------------------------------------------------
+
+    async def disconnect_all_for_restart(self) -> None:
+        """Tell this replica's clients we are going, then close their transports: a transport
+        close (unlike a Socket.IO disconnect) makes socket.io clients reconnect by themselves,
+        through the load balancer, to a replica that is staying."""
+        notice = {"code": "server_restarting", "message": "Reconnecting you to another server."}
+        await self.sio.emit("notice", notice, ignore_queue=True)
+        for sid in list(self.clients):
+            eio_sid = self.sio.manager.eio_sid_from_sid(sid, "/")
+            if eio_sid is not None:
+                await self.sio.eio.disconnect(eio_sid)

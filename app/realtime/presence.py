@@ -1,0 +1,66 @@
+"""The replica heartbeat, and the reaper that removes the peers of replicas that died.
+
+A replica killed with SIGKILL cannot say goodbye: its sockets stay in the rooms' member hashes.
+Every replica refreshes its own ``alive`` key and, on the same tick, looks for replicas whose key
+has lapsed; the first to take a dead replica's lock removes its members and tells the rooms.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from app.services import Services
+from app.store import keys
+from app.store.redis import UNAVAILABLE_ERRORS
+
+log = logging.getLogger(__name__)
+
+
+class Presence:
+    def __init__(self, services: Services) -> None:
+        self.s = services
+        self.registry = services.replicas
+        # Reap only after our own heartbeat has been steady for a whole TTL: right after a Redis
+        # restart every alive key may have lapsed, and the other replicas need one interval to
+        # write theirs again before anyone may be judged dead.
+        self._steady_since: float | None = None
+
+    async def run(self) -> None:
+        interval = self.s.settings.heartbeat_interval_seconds
+        while True:
+            try:
+                await self.tick()
+            except asyncio.CancelledError:
+                raise
+            except UNAVAILABLE_ERRORS as exc:
+                self._steady_since = None
+                log.warning("heartbeat failed, Redis unavailable: %s", exc)
+            except Exception:
+                self._steady_since = None
+                log.exception("heartbeat failed")
+            await asyncio.sleep(interval)
+
+    async def tick(self) -> None:
+        await self.registry.heartbeat()
+        now = time.monotonic()
+        if self._steady_since is None:
+            self._steady_since = now
+        cutoff = time.time() - keys.ROOM_TTL
+        await self.s.redis.zremrangebyscore(keys.active_rooms(), "-inf", cutoff)
+        self.s.metrics.rooms_active.set(await self.s.redis.zcard(keys.active_rooms()))
+        if now - self._steady_since >= self.s.settings.heartbeat_ttl_seconds:
+            await self.reap()
+
+    async def reap(self) -> None:
+        for dead in await self.registry.dead_replicas():
+            if not await self.registry.claim(dead):
+                continue
+            sockets = await self.registry.sockets_of(dead)
+            log.info("replica %s is gone; removing its %d peers", dead, len(sockets))
+            for sid, room_id in sockets.items():
+                left = await self.s.rooms.leave(room_id, sid, replica_id=dead)
+                if left is not None:
+                    await self.s.sio.emit("peer-left", left.model_dump(), room=room_id)
+            await self.registry.forget(dead)

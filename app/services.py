@@ -1,0 +1,47 @@
+"""The clients and repositories one process shares, built once in the lifespan.
+
+Handlers get them from ``request.state.services`` (REST) or from the realtime layer that was
+given them at start; nothing is a module-level singleton.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import httpx
+import socketio
+
+from app.catalogue import Catalogue
+from app.config import Settings
+from app.observability.metrics import Metrics
+from app.security.tokens import TokenService
+from app.store.messages import MessageStore
+from app.store.ratelimit import RateLimiter
+from app.store.redis import Redis
+from app.store.replicas import ReplicaRegistry
+from app.store.rooms import RoomStore
+from app.store.sessions import SessionStore
+
+
+@dataclass
+class Lifecycle:
+    """Whether this replica is draining (SIGTERM received): readiness says 503 from then on."""
+
+    draining: bool = False
+
+
+@dataclass
+class Services:
+    settings: Settings
+    metrics: Metrics
+    redis: Redis
+    http: httpx.AsyncClient
+    sio: socketio.AsyncServer
+    tokens: TokenService
+    catalogue: Catalogue
+    rooms: RoomStore
+    messages: MessageStore
+    sessions: SessionStore
+    replicas: ReplicaRegistry
+    limiter: RateLimiter
+    lifecycle: Lifecycle = field(default_factory=Lifecycle)

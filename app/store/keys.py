@@ -1,0 +1,95 @@
+"""Every Redis key name and TTL, in one place.
+
+Keys share the prefix ``holo:``. Room-scoped keys put the room id in a hash tag (``{room}``) so
+that a Redis Cluster keeps one room's keys on one slot and multi-key scripts stay legal.
+"""
+
+from __future__ import annotations
+
+PREFIX = "holo:"
+
+# TTLs in seconds (the seed's data-model lifetimes).
+ROOM_TTL = 2 * 3600  # room metadata, members and its active conversation
+SESSION_TTL = 30 * 24 * 3600  # session records and transcripts
+RATE_LIMIT_WINDOW = 60
+USAGE_TTL = 40 * 24 * 3600  # a monthly counter outlives its month by a little
+IDEMPOTENCY_TTL = ROOM_TTL
+
+
+def room(room_id: str) -> str:
+    """Hash: room metadata (owner, companion, status, timestamps, invite digest)."""
+    return f"{PREFIX}room:{{{room_id}}}"
+
+
+def room_members(room_id: str) -> str:
+    """Hash: socket id -> user id of the humans in the room now."""
+    return f"{PREFIX}room:{{{room_id}}}:members"
+
+
+def room_member_info(room_id: str) -> str:
+    """Hash: socket id -> JSON {sid, user_id, display_name, replica} for presence lists."""
+    return f"{PREFIX}room:{{{room_id}}}:member-info"
+
+
+def room_access(room_id: str) -> str:
+    """Set: user ids allowed to read and join the room (the owner and invite holders)."""
+    return f"{PREFIX}room:{{{room_id}}}:access"
+
+
+def room_messages(room_id: str) -> str:
+    """List: the conversation, one JSON message per entry, in order."""
+    return f"{PREFIX}room:{{{room_id}}}:messages"
+
+
+def room_client_ids(room_id: str) -> str:
+    """Hash: client_id -> stored message JSON, so a retried send is stored once."""
+    return f"{PREFIX}room:{{{room_id}}}:client-ids"
+
+
+def session(session_id: str) -> str:
+    """String: the JSON session record written when a room ends."""
+    return f"{PREFIX}session:{session_id}"
+
+
+def session_transcript(session_id: str) -> str:
+    """List: the conversation of an ended room, kept for the history pages."""
+    return f"{PREFIX}session:{session_id}:transcript"
+
+
+def user_sessions(user_id: str) -> str:
+    """Sorted set: a user's session ids scored by end time."""
+    return f"{PREFIX}user:{user_id}:sessions"
+
+
+def replicas() -> str:
+    """Set: replica ids that have registered; the reaper checks each for a heartbeat."""
+    return f"{PREFIX}replicas"
+
+
+def replica_alive(replica_id: str) -> str:
+    """String with a short TTL: present while the replica is alive."""
+    return f"{PREFIX}replica:{replica_id}:alive"
+
+
+def replica_sockets(replica_id: str) -> str:
+    """Hash: socket id -> room id for the members held by one replica (for cleanup on death)."""
+    return f"{PREFIX}replica:{replica_id}:sockets"
+
+
+def rate_limit(scope: str, subject: str, window: int) -> str:
+    return f"{PREFIX}ratelimit:{scope}:{subject}:{window}"
+
+
+def turn_current_secret(realm: str) -> str:
+    """Hash {id, secret, created_at}: the TURN REST secret the app signs with (written by the
+    operator)."""
+    return f"{PREFIX}turn:{realm}:current"
+
+
+def socketio_channel() -> str:
+    return f"{PREFIX}socketio"
+
+
+def active_rooms() -> str:
+    """Sorted set: room ids of rooms not yet ended, scored by creation time (for the gauge)."""
+    return f"{PREFIX}rooms:active"

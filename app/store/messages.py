@@ -1,0 +1,113 @@
+"""The conversation of a room: an append-only Redis list of JSON messages.
+
+A message's ``seq`` is its position in the list, so it is assigned by the same atomic RPUSH that
+stores it; a retried send (same user, same ``client_id``) returns the message stored the first
+time instead of storing it again.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from app.models import Message, Sender
+from app.store import keys
+from app.store.redis import Redis
+
+MAX_MESSAGES_PER_ROOM = 5000
+
+_APPEND = """
+local status = redis.call('HGET', KEYS[3], 'status')
+if status ~= 'active' then return {-1} end
+if ARGV[1] ~= '' then
+  local seq = redis.call('HGET', KEYS[2], ARGV[1])
+  if seq then return {0, tonumber(seq), redis.call('LINDEX', KEYS[1], tonumber(seq) - 1)} end
+end
+if redis.call('LLEN', KEYS[1]) >= tonumber(ARGV[4]) then return {-2} end
+local seq = redis.call('RPUSH', KEYS[1], ARGV[2])
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
+if ARGV[1] ~= '' then
+  redis.call('HSET', KEYS[2], ARGV[1], seq)
+  redis.call('EXPIRE', KEYS[2], tonumber(ARGV[3]))
+end
+redis.call('EXPIRE', KEYS[3], tonumber(ARGV[3]))
+return {1, seq}
+"""
+
+
+class ConversationClosed(Exception):
+    """The room has ended (or expired): nothing more can be said in it."""
+
+
+class ConversationFull(Exception):
+    pass
+
+
+def _with_seq(raw: str, seq: int) -> Message:
+    return Message.model_validate_json(raw).model_copy(update={"seq": seq})
+
+
+class MessageStore:
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+        self._append = redis.register_script(_APPEND)
+
+    async def append(
+        self,
+        room_id: str,
+        sender: Sender,
+        text: str,
+        *,
+        client_id: str | None = None,
+        audio_urls: list[str] | None = None,
+        reply_to: str | None = None,
+        metadata: dict[str, str | bool | int | float] | None = None,
+    ) -> tuple[Message, bool]:
+        """Store a message; returns it and whether it is new (False for a retried client_id)."""
+        message = Message(
+            id=str(uuid.uuid4()),
+            seq=0,
+            room_id=room_id,
+            sender=sender,
+            text=text,
+            ts=time.time(),
+            client_id=client_id,
+            audio_urls=audio_urls,
+            reply_to=reply_to,
+            metadata=metadata,
+        )
+        # Idempotency is per sender: another user's client_id can never return their message.
+        dedupe_key = f"{sender.user_id}:{client_id}" if client_id else ""
+        raw = await self._append(
+            keys=[
+                keys.room_messages(room_id),
+                keys.room_client_ids(room_id),
+                keys.room(room_id),
+            ],
+            args=[
+                dedupe_key,
+                message.model_dump_json(exclude_none=True),
+                keys.ROOM_TTL,
+                MAX_MESSAGES_PER_ROOM,
+            ],
+        )
+        code = int(raw[0])
+        if code == -1:
+            raise ConversationClosed(room_id)
+        if code == -2:
+            raise ConversationFull(room_id)
+        if code == 0:
+            return _with_seq(raw[2], int(raw[1])), False
+        return message.model_copy(update={"seq": int(raw[1])}), True
+
+    async def list(self, room_id: str, *, after: int = 0, limit: int = 200) -> list[Message]:
+        """Messages with seq > after, oldest first, at most ``limit``."""
+        raws = await self._redis.lrange(keys.room_messages(room_id), after, after + limit - 1)
+        return [_with_seq(raw, after + i + 1) for i, raw in enumerate(raws)]
+
+    async def recent(self, room_id: str, *, limit: int = 50) -> list[Message]:
+        total = await self._redis.llen(keys.room_messages(room_id))
+        return await self.list(room_id, after=max(0, total - limit), limit=limit)
+
+    async def count(self, room_id: str) -> int:
+        return int(await self._redis.llen(keys.room_messages(room_id)))

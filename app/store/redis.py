@@ -1,0 +1,86 @@
+"""Building the one Redis client a process uses.
+
+With ``HOLO_REDIS_URL`` unset the client is fakeredis: the same redis-py API (and Lua, through
+lupa) running in process, so every repository runs the same code with or without a server.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlparse
+
+import fakeredis
+from redis import asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from socketio.redis_manager import parse_redis_sentinel_url
+
+from app.config import Settings
+
+Redis = aioredis.Redis
+
+# Redis errors that mean "the store is unreachable now" rather than "this command is wrong".
+UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
+    RedisConnectionError,
+    RedisTimeoutError,
+    ConnectionError,
+    OSError,
+)
+
+
+def _retry() -> Retry:
+    # A few quick retries cover a failover or a restart blip; anything longer fails the request
+    # fast (503) instead of hanging it.
+    return Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), retries=3)
+
+
+def _common_options(settings: Settings) -> dict[str, Any]:
+    return {
+        "decode_responses": True,
+        "socket_timeout": settings.redis_socket_timeout,
+        "socket_connect_timeout": settings.redis_socket_timeout,
+        "socket_keepalive": True,
+        "health_check_interval": 15,
+        "retry": _retry(),
+        "retry_on_error": [RedisConnectionError, RedisTimeoutError],
+    }
+
+
+def create_redis(settings: Settings) -> Redis:
+    """The process's command client: a bounded, blocking pool (callers queue rather than open
+    connection after connection under a burst)."""
+    if settings.redis_url is None:
+        return fakeredis.FakeAsyncRedis(decode_responses=True)
+    options = _common_options(settings)
+    if urlparse(settings.redis_url).scheme == "redis+sentinel":
+        sentinels, service, kwargs = parse_redis_sentinel_url(settings.redis_url)
+        sentinel = aioredis.Sentinel(sentinels, **{**options, **kwargs})
+        return sentinel.master_for(service or "mymaster", redis_class=aioredis.Redis)
+    pool = aioredis.BlockingConnectionPool.from_url(
+        settings.redis_url,
+        max_connections=settings.redis_max_connections,
+        timeout=settings.redis_socket_timeout,
+        **options,
+    )
+    return aioredis.Redis(connection_pool=pool)
+
+
+def create_pubsub_redis(settings: Settings) -> Redis:
+    """A separate client for the Socket.IO subscription: no socket timeout (an idle channel is
+    not an error), TCP keepalive and periodic health checks to notice a dead server."""
+    assert settings.redis_url is not None
+    options = {
+        **_common_options(settings),
+        "socket_timeout": None,
+        "health_check_interval": 10,
+    }
+    if urlparse(settings.redis_url).scheme == "redis+sentinel":
+        sentinels, service, kwargs = parse_redis_sentinel_url(settings.redis_url)
+        sentinel = aioredis.Sentinel(sentinels, **{**options, **kwargs})
+        return sentinel.master_for(service or "mymaster", redis_class=aioredis.Redis)
+    pool = aioredis.BlockingConnectionPool.from_url(
+        settings.redis_url, max_connections=2, **options
+    )
+    return aioredis.Redis(connection_pool=pool)
