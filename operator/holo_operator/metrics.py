@@ -1,0 +1,14 @@
+"""The operator's Prometheus metrics (design §7)."""
+
+from prometheus_client import Counter, Gauge
+
+ROTATIONS = Counter(
+    "holo_turn_rotations",
+    "Shared-secret rotations: a new secret became current.",
+    ["realm"],
+)
+SECRET_AGE = Gauge(
+    "holo_turn_secret_age_seconds",
+    "Age of the current shared secret at the last reconcile.",
+    ["realm"],
+)
