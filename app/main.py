@@ -82,10 +82,10 @@ def create_app(settings: Settings | None = None) -> HoloApp:
 
     @contextlib.asynccontextmanager
     async def lifespan(api: Starlette) -> AsyncIterator[dict[str, Any]]:
-        redis = create_redis(settings)
+        redis = create_redis(settings, f"holo:{replica_id}")
         pubsub_redis = None
         if isinstance(sio.manager, RedisPubSubManager):
-            pubsub_redis = create_pubsub_redis(settings)
+            pubsub_redis = create_pubsub_redis(settings, f"holo:{replica_id}")
             sio.manager.bind(redis, pubsub_redis)
         http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0))
         services = Services(

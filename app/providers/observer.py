@@ -15,7 +15,7 @@ from app.providers.errors import ProviderError
 
 class ProviderObserver(Protocol):
     def first_token(self, *, provider: str, model: str, seconds: float) -> None:
-        """An LLM stream produced its first text, ``seconds`` after the request (retries included)."""
+        """An LLM stream yielded text, ``seconds`` after the request (retries included)."""
 
     def first_byte(self, *, provider: str, seconds: float) -> None:
         """A TTS stream produced its first audio bytes, ``seconds`` after the request."""

@@ -138,15 +138,16 @@ class RealtimeEvents:
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         if self.s.lifecycle.draining:
             raise socketio.exceptions.ConnectionRefusedError(
-                {"code": "draining", "message": "This server is restarting; reconnecting."}
+                "This server is restarting; reconnecting.", {"code": "draining"}
             )
         token = auth.get("token") if isinstance(auth, dict) else None
         try:
             who = await self.s.tokens.verify(token if isinstance(token, str) else None)
         except InvalidToken as exc:
             self.s.metrics.socket_events.labels("connect", "unauthorized").inc()
+            # The client sees err.message and err.data.code.
             raise socketio.exceptions.ConnectionRefusedError(
-                {"code": "unauthorized", "message": str(exc)}
+                str(exc), {"code": "unauthorized"}
             ) from None
         settings = self.s.settings
         self.clients[sid] = Client(

@@ -36,8 +36,10 @@ def _retry() -> Retry:
     return Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), retries=3)
 
 
-def _common_options(settings: Settings) -> dict[str, Any]:
+def _common_options(settings: Settings, client_name: str) -> dict[str, Any]:
     return {
+        # Named connections: `CLIENT LIST` shows which replica holds how many.
+        "client_name": client_name,
         "decode_responses": True,
         "socket_timeout": settings.redis_socket_timeout,
         "socket_connect_timeout": settings.redis_socket_timeout,
@@ -48,12 +50,12 @@ def _common_options(settings: Settings) -> dict[str, Any]:
     }
 
 
-def create_redis(settings: Settings) -> Redis:
+def create_redis(settings: Settings, client_name: str = "holo") -> Redis:
     """The process's command client: a bounded, blocking pool (callers queue rather than open
     connection after connection under a burst)."""
     if settings.redis_url is None:
         return fakeredis.FakeAsyncRedis(decode_responses=True)
-    options = _common_options(settings)
+    options = _common_options(settings, client_name)
     if urlparse(settings.redis_url).scheme == "redis+sentinel":
         sentinels, service, kwargs = parse_redis_sentinel_url(settings.redis_url)
         sentinel = aioredis.Sentinel(sentinels, **{**options, **kwargs})
@@ -67,12 +69,12 @@ def create_redis(settings: Settings) -> Redis:
     return aioredis.Redis(connection_pool=pool)
 
 
-def create_pubsub_redis(settings: Settings) -> Redis:
+def create_pubsub_redis(settings: Settings, client_name: str = "holo") -> Redis:
     """A separate client for the Socket.IO subscription: no socket timeout (an idle channel is
     not an error), TCP keepalive and periodic health checks to notice a dead server."""
     assert settings.redis_url is not None
     options = {
-        **_common_options(settings),
+        **_common_options(settings, f"{client_name}:pubsub"),
         "socket_timeout": None,
         "health_check_interval": 10,
     }

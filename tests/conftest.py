@@ -1,0 +1,92 @@
+"""Fixtures: our own redis-server, uvicorn replicas as subprocesses, clients."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator
+
+import pytest
+
+from tests.clients import Api, SocketClient
+from tests.servers import RedisServer, Replica
+
+# Test replicas: generous limits (every test client comes from 127.0.0.1), a fast heartbeat, and
+# no STUN server on the internet.
+BASE_ENV = {
+    "HOLO_RATE_LIMIT_PER_MINUTE": "1000000",
+    "HOLO_SOCKET_EVENTS_PER_SECOND": "10000",
+    "HOLO_SOCKET_EVENT_BURST": "10000",
+    "HOLO_HEARTBEAT_INTERVAL_SECONDS": "1",
+    "HOLO_HEARTBEAT_TTL_SECONDS": "3",
+    "HOLO_DRAIN_SECONDS": "0.5",
+    "HOLO_STUN_URLS": "stun:127.0.0.1:3478",
+    "HOLO_LOG_LEVEL": "INFO",
+}
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    server = RedisServer().start()
+    yield server
+    server.cleanup()
+
+
+ReplicaFactory = Callable[..., Replica]
+
+
+@pytest.fixture
+def start_replica() -> Iterator[ReplicaFactory]:
+    """Start replicas for one test (stopped at its end): start_replica("a", redis_url=...)."""
+    started: list[Replica] = []
+
+    def start(name: str, redis_url: str | None = None, **env: str) -> Replica:
+        full_env = {**BASE_ENV, **{f"HOLO_{k.upper()}": v for k, v in env.items()}}
+        if redis_url:
+            full_env["HOLO_REDIS_URL"] = redis_url
+        replica = Replica(name=name, env=full_env).start()
+        started.append(replica)
+        return replica
+
+    yield start
+    for replica in started:
+        replica.kill()
+
+
+@pytest.fixture(scope="session")
+def cluster(redis_server: RedisServer) -> Iterator[list[Replica]]:
+    """Two replicas sharing the session's Redis, for tests that do not stop anything."""
+    replicas = [
+        Replica(name=f"cluster-{i}", env={**BASE_ENV, "HOLO_REDIS_URL": redis_server.url}).start()
+        for i in range(2)
+    ]
+    yield replicas
+    for replica in replicas:
+        replica.stop()
+
+
+@pytest.fixture(scope="session")
+def embedded() -> Iterator[Replica]:
+    """One replica with no Redis at all: the `make run` default."""
+    replica = Replica(name="embedded", env=dict(BASE_ENV)).start()
+    yield replica
+    replica.stop()
+
+
+@pytest.fixture
+async def sockets() -> AsyncIterator[Callable[..., SocketClient]]:
+    """Make Socket.IO clients that are disconnected at the end of the test."""
+    made: list[SocketClient] = []
+
+    def make(url: str, token: str | None, **kwargs: object) -> SocketClient:
+        client = SocketClient(url, token, **kwargs)  # type: ignore[arg-type]
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        try:
+            await client.close()
+        except Exception:
+            pass
+
+
+__all__ = ["Api"]
