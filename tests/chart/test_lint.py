@@ -1,0 +1,33 @@
+"""`helm lint` (strict) for every scenario, and the defaults' refusal to install without secrets."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.chart.rendering import CHART, CI_VALUES, RenderError, render
+
+
+@pytest.mark.parametrize("values", CI_VALUES, ids=[p.name for p in CI_VALUES])
+def test_helm_lint_strict(helm: Path, values: Path) -> None:
+    proc = subprocess.run(
+        [str(helm), "lint", "--strict", str(CHART), "-f", str(values)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_there_are_scenarios() -> None:
+    names = {p.name for p in CI_VALUES}
+    assert {"default-values.yaml", "dev-values.yaml", "production-values.yaml"} <= names
+
+
+def test_plain_defaults_refuse_to_install_without_the_secret(helm: Path) -> None:
+    # Secure by default: production mode, and no development signing key.
+    with pytest.raises(RenderError, match=r"secrets\.existingSecret is required"):
+        render()
