@@ -15,7 +15,7 @@ import time
 from pydantic import BaseModel, ConfigDict, Field
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 from tenacity.stop import stop_any, stop_base
-from tenacity.wait import wait_exponential_jitter
+from tenacity.wait import wait_random_exponential
 
 from app.providers.errors import ProviderError
 from app.providers.observer import ProviderObserver
@@ -65,9 +65,8 @@ class _RetryAfterTooLong(stop_base):
 
 def retrying(policy: RetryPolicy, *, observer: ProviderObserver) -> AsyncRetrying:
     """A tenacity controller for ``async for attempt in retrying(...): with attempt: ...``."""
-    backoff = wait_exponential_jitter(
-        initial=policy.initial_backoff, max=policy.max_backoff, jitter=policy.initial_backoff
-    )
+    # Full jitter (AWS's advice): replicas retrying together do not stay in step.
+    backoff = wait_random_exponential(multiplier=policy.initial_backoff, max=policy.max_backoff)
 
     def wait(state: RetryCallState) -> float:
         error = _error_of(state)

@@ -50,7 +50,7 @@ _OPENERS_FOR_STATEMENT = (
 _WORD = re.compile(r"\S+\s*")
 
 
-def _topic(message: str, limit: int = 8) -> str:
+def _topic(message: str, limit: int = 12) -> str:
     words = re.findall(r"[\w'+\-*/=^().,]+", message)
     if not words:
         return "this"
