@@ -1,0 +1,25 @@
+"""Voice off: ``enabled`` is False and every sentence has no audio."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from app.providers.tts.base import Speech, no_chunks
+
+
+class NoTTS:
+    provider = "none"
+    enabled = False
+    content_type = "application/octet-stream"
+
+    @asynccontextmanager
+    async def synthesize(self, text: str, voice_id: str) -> AsyncIterator[Speech]:
+        yield Speech(
+            provider=self.provider,
+            content_type=self.content_type,
+            characters=0,
+            characters_billed=0,
+            chunks=no_chunks(),
+            ttfb_seconds=None,
+        )
