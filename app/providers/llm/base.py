@@ -10,7 +10,7 @@ task) so the HTTP stream is closed at once rather than when the generator is col
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -80,7 +80,7 @@ class LLM(Protocol):
         persona: Persona | None = None,
         max_tokens: int | None = None,
         temperature: float | None = None,
-    ) -> AsyncIterator[LLMEvent]: ...
+    ) -> AsyncGenerator[LLMEvent, None]: ...
 
 
 def estimate_tokens(text: str) -> int:

@@ -12,7 +12,7 @@ import asyncio
 import hashlib
 import re
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 
 from app.providers.llm.base import (
     ChatMessage,
@@ -101,7 +101,7 @@ class OfflineTutorLLM:
         persona: Persona | None = None,
         max_tokens: int | None = None,
         temperature: float | None = None,
-    ) -> AsyncIterator[LLMEvent]:
+    ) -> AsyncGenerator[LLMEvent, None]:
         started = time.monotonic()
         learner = next((m.content for m in reversed(messages) if m.role == "user"), "")
         reply = compose_reply(persona, learner)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -190,7 +190,7 @@ class OpenAICompatibleLLM:
         persona: Persona | None = None,  # the prompt already carries it
         max_tokens: int | None = None,
         temperature: float | None = None,
-    ) -> AsyncIterator[LLMEvent]:
+    ) -> AsyncGenerator[LLMEvent, None]:
         body = self._body(messages, max_tokens, temperature)
         started = self._clock()
         reader = _ChunkReader(self.provider)

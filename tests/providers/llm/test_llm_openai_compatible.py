@@ -214,7 +214,7 @@ async def test_connect_refused_is_an_upstream_error(http_client: httpx.AsyncClie
     )
 
     with pytest.raises(UpstreamError, match="unreachable"):
-        await collect(llm)  # type: ignore[arg-type]
+        await collect(llm)
 
 
 async def test_not_an_event_stream_is_a_bad_response(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import httpx
 import mutagen.mp3
@@ -60,7 +61,7 @@ async def test_request_shape_and_streamed_audio(
     audio = b"".join(chunks)
     assert len(chunks) > 1  # it streamed
     assert audio == ElevenLabsStub.audio_for(SENTENCE)
-    info = mutagen.mp3.MP3(io.BytesIO(audio)).info
+    info: Any = mutagen.mp3.MP3(io.BytesIO(audio)).info  # type: ignore[no-untyped-call]
     assert (info.sample_rate, info.bitrate) == (44100, 128000)
     assert info.length > 0
     assert speech.content_type == "audio/mpeg"

@@ -25,7 +25,7 @@ def duration_of(audio: bytes) -> float:
     with wave.open(io.BytesIO(audio)) as w:
         assert (w.getnchannels(), w.getsampwidth()) == (1, 2)
         assert w.getnframes() * w.getsampwidth() == len(audio) - 44  # exact sizes
-        return w.getnframes() / w.getframerate()
+        return float(w.getnframes() / w.getframerate())
 
 
 async def test_valid_wav(observer: RecordingObserver) -> None:

@@ -1,0 +1,84 @@
+"""S3 (or any S3-compatible store: MinIO, moto) through aioboto3.
+
+One client per process: ``open_s3_storage`` is an async context manager the app lifespan enters
+once. botocore's ``standard`` retry mode retries throttling and transient errors with backoff;
+objects get their ContentType, and URLs are presigned GETs that expire.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import aioboto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from app.providers.errors import StorageError
+from app.providers.storage.base import check_key, is_valid_key
+
+
+class S3Storage:
+    backend = "s3"
+
+    def __init__(
+        self, client: Any, *, bucket: str, prefix: str = "", url_ttl_seconds: int = 6 * 3600
+    ) -> None:
+        self._client = client  # an aiobotocore S3 client (untyped)
+        self.bucket = bucket
+        self.prefix = prefix
+        self._ttl = url_ttl_seconds
+
+    async def put(self, key: str, data: bytes, content_type: str) -> str:
+        check_key(key, content_type)
+        try:
+            await self._client.put_object(
+                Bucket=self.bucket, Key=self.prefix + key, Body=data, ContentType=content_type
+            )
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageError(f"cannot store {key}: {exc}", backend=self.backend) from exc
+        return await self.url_for(key)
+
+    async def url_for(self, key: str) -> str:
+        if not is_valid_key(key):
+            raise ValueError(f"invalid storage key {key!r}")
+        try:
+            url: str = await self._client.generate_presigned_url(
+                "get_object",
+                Params={"Bucket": self.bucket, "Key": self.prefix + key},
+                ExpiresIn=self._ttl,
+            )
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageError(f"cannot sign a URL for {key}: {exc}", backend=self.backend) from exc
+        return url
+
+
+@asynccontextmanager
+async def open_s3_storage(
+    *,
+    bucket: str,
+    region: str = "us-east-1",
+    endpoint_url: str | None = None,
+    prefix: str = "",
+    url_ttl_seconds: int = 6 * 3600,
+    connect_timeout: float = 5.0,
+    read_timeout: float = 10.0,
+    max_attempts: int = 3,
+    session: aioboto3.Session | None = None,
+) -> AsyncIterator[S3Storage]:
+    """Credentials come from botocore's usual chain (env, IRSA, instance profile) unless a
+    ``session`` with explicit ones is passed."""
+    config = Config(
+        retries={"mode": "standard", "max_attempts": max_attempts},
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+        signature_version="s3v4",
+        # Custom endpoints (MinIO, moto) rarely have wildcard DNS for virtual-hosted buckets.
+        s3={"addressing_style": "path" if endpoint_url else "auto"},
+    )
+    session = session or aioboto3.Session()
+    async with session.client(
+        "s3", region_name=region, endpoint_url=endpoint_url, config=config
+    ) as client:
+        yield S3Storage(client, bucket=bucket, prefix=prefix, url_ttl_seconds=url_ttl_seconds)
