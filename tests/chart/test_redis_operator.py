@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.chart.rendering import CHART, ROOT, render
+import pytest
+
+from tests.chart.rendering import CHART, ROOT, RenderError, render
 
 DEFAULT = CHART / "ci" / "default-values.yaml"
 FULL = CHART / "ci" / "full-values.yaml"
@@ -103,3 +105,10 @@ def test_turnserver_with_external_redis_uses_its_secret(helm: Path) -> None:
         "key": "redis-url",
     }
     assert not rendered.of_kind("Secret")
+
+
+def test_turnserver_must_match_the_apps_realm_and_outlive_its_credentials(helm: Path) -> None:
+    with pytest.raises(RenderError, match=r"must equal config\.turnRealm"):
+        render([FULL], ["config.turnRealm=other.example"])
+    with pytest.raises(RenderError, match=r"must be at least config\.turnCredentialTtl"):
+        render([FULL], ["config.turnCredentialTtl=7200"])

@@ -112,8 +112,17 @@ Refuse configurations that would be insecure or leak a secret into rendered outp
 {{- fail (printf "extraEnv: %s is a secret setting; it comes from secrets.existingSecret or externalRedis.existingSecret, never from a literal value" .name) }}
 {{- end }}
 {{- end }}
-{{- if and .Values.turnServer.enabled (not .Values.operator.enabled) }}
+{{- if .Values.turnServer.enabled }}
+{{- if not .Values.operator.enabled }}
 {{- fail "turnServer.enabled needs operator.enabled" }}
+{{- end }}
+{{- if ne (toString .Values.turnServer.spec.realm) (toString .Values.config.turnRealm) }}
+{{- fail (printf "turnServer.spec.realm (%s) must equal config.turnRealm (%s): the app signs credentials for its realm" .Values.turnServer.spec.realm .Values.config.turnRealm) }}
+{{- end }}
+{{- $ttl := dig "rotation" "credentialTTLSeconds" 3600 .Values.turnServer.spec }}
+{{- if lt (int $ttl) (int .Values.config.turnCredentialTtl) }}
+{{- fail (printf "turnServer.spec.rotation.credentialTTLSeconds (%v) must be at least config.turnCredentialTtl (%v): the old secret must outlive every credential minted with it" $ttl .Values.config.turnCredentialTtl) }}
+{{- end }}
 {{- end }}
 {{- end }}
 
