@@ -1,6 +1,7 @@
 """`python -m holo_operator`: run the operator (kopf) with its metrics and liveness endpoints."""
 
 import asyncio
+import logging
 
 import kopf
 from prometheus_client import start_http_server
@@ -10,6 +11,11 @@ from holo_operator import handlers
 
 def main() -> None:
     config = handlers.CONFIG
+    # JSON lines, like the app's logs; kopf adds the object's namespace/name to each record.
+    kopf.configure(log_format=kopf.LogFormat.JSON, verbose=config.verbose)
+    # httpx logs every request at INFO: the operator's own client would drown kopf's messages.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
     if config.metrics_port:
         start_http_server(config.metrics_port)
     asyncio.run(

@@ -17,6 +17,7 @@ class OperatorConfig:
     liveness_endpoint: str = "http://0.0.0.0:8080/healthz"
     namespace: str = ""
     instance: str = ""
+    verbose: bool = False
 
     @classmethod
     def from_env(cls) -> Self:
@@ -30,4 +31,5 @@ class OperatorConfig:
             namespace=env.get("HOLO_OPERATOR_NAMESPACE", ""),
             instance=env.get("HOLO_OPERATOR_INSTANCE")
             or f"{socket.gethostname()}-{uuid.uuid4().hex[:6]}",
+            verbose=env.get("HOLO_OPERATOR_VERBOSE", "") in ("1", "true"),
         )

@@ -11,14 +11,14 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "operator"))
 sys.path.insert(0, str(Path(__file__).parent))
 
+import kopf  # noqa: E402
 from holo_operator.config import OperatorConfig  # noqa: E402
 from holo_operator.kube import KubeClient  # noqa: E402
 from holo_operator.runtime import Runtime  # noqa: E402
 from kube_api_standin import KubeApiStandin  # noqa: E402
 from manifest_validation import load_crd, validate  # noqa: E402
+from turn_fixtures import NAMESPACE  # noqa: E402
 from turn_processes import RedisServer, redis_server  # noqa: E402
-
-import kopf  # noqa: E402
 
 
 @pytest.fixture
@@ -30,7 +30,8 @@ def redis() -> Iterator[RedisServer]:
 @pytest.fixture
 async def standin() -> AsyncIterator[KubeApiStandin]:
     api = KubeApiStandin(validator=validate)
-    api.add_custom_resource(load_crd())
+    await api.add_custom_resource(load_crd())
+    await api.add_namespace(NAMESPACE)
     await api.start()
     yield api
     await api.stop()

@@ -42,6 +42,16 @@ BUILTINS = [
     ResourceType("", "v1", "secrets", "Secret"),
     ResourceType("", "v1", "services", "Service", status=True),
     ResourceType("", "v1", "events", "Event"),
+    # kopf waits for these two before serving anything: it watches namespaces and CRDs.
+    ResourceType("", "v1", "namespaces", "Namespace", namespaced=False, status=True),
+    ResourceType(
+        "apiextensions.k8s.io",
+        "v1",
+        "customresourcedefinitions",
+        "CustomResourceDefinition",
+        namespaced=False,
+        status=True,
+    ),
     ResourceType("apps", "v1", "deployments", "Deployment", status=True),
     ResourceType("apps", "v1", "daemonsets", "DaemonSet", status=True),
 ]
@@ -69,7 +79,9 @@ class KubeApiStandin:
     url: str = ""
     _runner: web.AppRunner | None = None
 
-    def add_custom_resource(self, crd: Obj) -> None:
+    async def add_custom_resource(self, crd: Obj) -> None:
+        """Serve a CRD's resource, as if `kubectl apply` had installed it."""
+        await self.put_object(crd)
         spec = crd["spec"]
         for version in spec["versions"]:
             self.types.append(
@@ -93,8 +105,13 @@ class KubeApiStandin:
     def list(self, kind: str) -> list[Obj]:
         rt = self._by_kind(kind)
         return [
-            copy.deepcopy(o) for (g, p, _, _), o in self.objects.items() if (g, p) == (rt.group, rt.plural)
+            copy.deepcopy(o)
+            for (g, p, _, _), o in self.objects.items()
+            if (g, p) == (rt.group, rt.plural)
         ]
+
+    async def add_namespace(self, name: str) -> None:
+        await self.put_object({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
 
     async def put_object(self, obj: Obj) -> Obj:
         """Create or replace as a client would (validated)."""
@@ -177,9 +194,14 @@ class KubeApiStandin:
                 return web.json_response(self._list(rt, ns))
             if method == "POST":
                 body = await request.json()
+                # The URL names the type; real servers accept bodies without these (kopf's events).
+                body.setdefault("apiVersion", rt.api_version)
+                body.setdefault("kind", rt.kind)
                 body.setdefault("metadata", {}).setdefault("namespace", ns)
                 if "name" not in body["metadata"] and "generateName" in body["metadata"]:
-                    body["metadata"]["name"] = body["metadata"]["generateName"] + uuid.uuid4().hex[:5]
+                    body["metadata"]["name"] = (
+                        body["metadata"]["generateName"] + uuid.uuid4().hex[:5]
+                    )
                 k = (rt.group, rt.plural, ns, body["metadata"]["name"])
                 if k in self.objects:
                     raise _ApiError(409, "AlreadyExists", f"{rt.plural} {k[3]} already exists")
@@ -222,16 +244,21 @@ class KubeApiStandin:
                 if "status" in existing:
                     merged["status"] = existing["status"]
                 return web.json_response(await self._store(rt, merged, existing))
-            if ctype != "application/merge-patch+json":
-                raise _ApiError(415, "UnsupportedMediaType", ctype)
             if existing is None:
                 raise _ApiError(404, "NotFound", f"{rt.plural} {name} not found")
-            patch = await request.json()
+            if ctype == "application/json-patch+json":
+                merged = _json_patch(copy.deepcopy(existing), await request.json())
+            elif ctype == "application/merge-patch+json":
+                merged = _merge_patch(copy.deepcopy(existing), await request.json())
+            else:
+                raise _ApiError(415, "UnsupportedMediaType", ctype)
+            # The status subresource changes only status; the main resource never changes it.
             if sub == "status":
-                patch = {"status": patch.get("status", {})}
+                merged = {**existing, "status": merged.get("status", {})}
             elif rt.status:
-                patch.pop("status", None)  # the main resource ignores status, as real servers do
-            merged = _merge_patch(copy.deepcopy(existing), patch)
+                merged = {k: v for k, v in merged.items() if k != "status"}
+                if "status" in existing:
+                    merged["status"] = existing["status"]
             self._validate(merged)
             return web.json_response(await self._store(rt, merged, existing))
         raise _ApiError(405, "MethodNotAllowed", method)
@@ -276,7 +303,8 @@ class KubeApiStandin:
 
     def _list(self, rt: ResourceType, ns: str) -> Obj:
         items = [
-            o for (g, p, n, _), o in self.objects.items()
+            o
+            for (g, p, n, _), o in self.objects.items()
             if (g, p) == (rt.group, rt.plural) and (not ns or n == ns)
         ]
         return {
@@ -343,13 +371,23 @@ class KubeApiStandin:
                 continue
             verbs = ["create", "delete", "get", "list", "patch", "update", "watch"]
             resources.append(
-                {"name": rt.plural, "singularName": rt.kind.lower(), "namespaced": rt.namespaced,
-                 "kind": rt.kind, "verbs": verbs}
+                {
+                    "name": rt.plural,
+                    "singularName": rt.kind.lower(),
+                    "namespaced": rt.namespaced,
+                    "kind": rt.kind,
+                    "verbs": verbs,
+                }
             )
             if rt.status:
                 resources.append(
-                    {"name": f"{rt.plural}/status", "singularName": "", "namespaced": rt.namespaced,
-                     "kind": rt.kind, "verbs": ["get", "patch", "update"]}
+                    {
+                        "name": f"{rt.plural}/status",
+                        "singularName": "",
+                        "namespaced": rt.namespaced,
+                        "kind": rt.kind,
+                        "verbs": ["get", "patch", "update"],
+                    }
                 )
         return {
             "kind": "APIResourceList",
@@ -378,8 +416,14 @@ class _ApiError(Exception):
 
 
 def _status(code: int, reason: str, message: str) -> web.Response:
-    body = {"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": code,
-            "reason": reason, "message": message}
+    body = {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "status": "Failure",
+        "code": code,
+        "reason": reason,
+        "message": message,
+    }
     return web.json_response(body, status=code)
 
 
@@ -395,3 +439,36 @@ def _merge_patch(target: Any, patch: Any) -> Any:
         else:
             target[key] = _merge_patch(target.get(key), value)
     return target
+
+
+def _json_patch(doc: Any, ops: list[Obj]) -> Any:
+    """RFC 6902 JSON patch: add, remove, replace, test (what kopf sends)."""
+    for op in ops:
+        *parents, last = [
+            p.replace("~1", "/").replace("~0", "~") for p in op["path"].split("/")[1:]
+        ]
+        target = doc
+        for part in parents:
+            target = target[int(part)] if isinstance(target, list) else target.setdefault(part, {})
+        if op["op"] == "test":
+            actual = target[int(last)] if isinstance(target, list) else target.get(last)
+            if actual != op["value"]:
+                raise _ApiError(422, "Invalid", f"test failed at {op['path']}")
+        elif op["op"] in ("add", "replace"):
+            if isinstance(target, list):
+                if last == "-":
+                    target.append(op["value"])
+                elif op["op"] == "add":
+                    target.insert(int(last), op["value"])
+                else:
+                    target[int(last)] = op["value"]
+            else:
+                target[last] = op["value"]
+        elif op["op"] == "remove":
+            if isinstance(target, list):
+                del target[int(last)]
+            else:
+                target.pop(last, None)
+        else:
+            raise _ApiError(422, "Invalid", f"unsupported op {op['op']}")
+    return doc

@@ -93,8 +93,15 @@ def test_a_changed_config_changes_the_pod_template() -> None:
 def test_turnserver_conf_authenticates_from_redis_and_denies_private_peers() -> None:
     lines = render_turnserver_conf(parse_spec(HOST_SPEC)).splitlines()
 
-    for line in ["use-auth-secret", "no-cli", "prometheus", "realm=turn.example.org",
-                 "min-port=49152", "max-port=65535", "no-multicast-peers"]:
+    for line in [
+        "use-auth-secret",
+        "no-cli",
+        "prometheus",
+        "realm=turn.example.org",
+        "min-port=49152",
+        "max-port=65535",
+        "no-multicast-peers",
+    ]:
         assert line in lines
     denied = {line.split("=", 1)[1] for line in lines if line.startswith("denied-peer-ip=")}
     assert {

@@ -42,7 +42,9 @@ def test_no_ready_relay_means_not_ready() -> None:
 
 def test_transition_time_moves_only_when_the_status_flips() -> None:
     first = status.for_outcome(Outcome(SPEC, SECRET, ready_relays=1), {}, now=1000.0, generation=1)
-    same = status.for_outcome(Outcome(SPEC, SECRET, ready_relays=1), first, now=2000.0, generation=1)
+    same = status.for_outcome(
+        Outcome(SPEC, SECRET, ready_relays=1), first, now=2000.0, generation=1
+    )
     failed = status.for_failure(Failure("RedisUnavailable", "down"), same, now=3000.0, generation=1)
 
     assert conditions(same)["Ready"]["lastTransitionTime"] == "1970-01-01T00:16:40Z"

@@ -2,7 +2,6 @@
 
 import asyncio
 import contextlib
-import os
 import socket
 import subprocess
 import time
@@ -64,10 +63,10 @@ def wait_until(predicate: Callable[[], T | None], timeout: float = 10.0, what: s
 
 
 async def eventually(
-    predicate: Callable[[], Awaitable[T | None]], timeout: float = 15.0, what: str = ""
+    predicate: Callable[[], Awaitable[T | None]], within: float = 15.0, what: str = ""
 ) -> T:
     """Async `wait_until`: poll a coroutine function until truthy, with a deadline."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     while True:
         value = await predicate()
         if value:
@@ -91,8 +90,17 @@ class RedisServer:
 def redis_server() -> Iterator[RedisServer]:
     port = free_port()
     process = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no"],
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -150,8 +158,14 @@ def coturn(config: str, redis_userdb: str, workdir: Path) -> Iterator[Coturn]:
     log = workdir / "coturn.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            ["turnserver", "-c", str(conf), "--log-file", "stdout",
-             f"--redis-userdb={redis_userdb}"],
+            [
+                "turnserver",
+                "-c",
+                str(conf),
+                "--log-file",
+                "stdout",
+                f"--redis-userdb={redis_userdb}",
+            ],
             stdout=out,
             stderr=subprocess.STDOUT,
             cwd=workdir,
@@ -173,24 +187,32 @@ def coturn(config: str, redis_userdb: str, workdir: Path) -> Iterator[Coturn]:
             process.wait()
 
 
-def allocate(server: Coturn, username: str, password: str) -> bool:
+async def allocate(server: Coturn, username: str, password: str) -> bool:
     """One TURN allocation with a long-term credential; True iff coturn accepted it."""
-    return _uclient(server, ["-u", username, "-w", password])
+    return await _uclient(server, ["-u", username, "-w", password])
 
 
-def allocate_with_secret(server: Coturn, secret: str) -> bool:
+async def allocate_with_secret(server: Coturn, secret: str) -> bool:
     """One allocation with a credential turnutils_uclient mints itself from `secret`."""
-    return _uclient(server, ["-W", secret])
+    return await _uclient(server, ["-W", secret])
 
 
-def _uclient(server: Coturn, auth: list[str]) -> bool:
-    # -y: client-to-client through two allocations, -c: no RTCP, -n 1: one message. The exit
-    # status is 0 only when the allocations succeeded (checked by hand against coturn 4.6.1).
-    result = subprocess.run(
-        ["turnutils_uclient", "-p", str(server.port), "-y", "-c", "-n", "1", *auth,
-         "-e", "127.0.0.1", "127.0.0.1"],
-        capture_output=True,
-        timeout=30,
-        env={**os.environ, "LC_ALL": "C"},
+async def _uclient(server: Coturn, auth: list[str]) -> bool:
+    # -c: no RTCP allocation, -n 0: allocate and send nothing. The exit status is 0 only when
+    # the allocation succeeded (255 on 401), checked by hand against coturn 4.6.1. A refusal
+    # returns at once; a success takes a few seconds, so callers run checks concurrently.
+    process = await asyncio.create_subprocess_exec(
+        "turnutils_uclient",
+        "-p",
+        str(server.port),
+        "-c",
+        "-n",
+        "0",
+        *auth,
+        "-e",
+        "127.0.0.1",
+        "127.0.0.1",
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
     )
-    return result.returncode == 0
+    return await asyncio.wait_for(process.wait(), timeout=30) == 0
