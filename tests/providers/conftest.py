@@ -1,20 +1,13 @@
 """Fixtures for the provider tests: the vendor stand-ins and one shared httpx client."""
 
-import sys
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-# tests/ is not a package: put the repository root on the path so `tests.stubs` imports.
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from tests.stubs.elevenlabs import ElevenLabsStub  # noqa: E402
-from tests.stubs.openai_chat import OpenAIChatStub  # noqa: E402
-from tests.stubs.recording_observer import RecordingObserver  # noqa: E402
+from tests.stubs.elevenlabs import ElevenLabsStub
+from tests.stubs.openai_chat import OpenAIChatStub
+from tests.stubs.recording_observer import RecordingObserver
 
 CHAT_KEY = "sk-test-chat"
 VOICE_KEY = "xi-test-voice"
