@@ -31,3 +31,28 @@ def test_plain_defaults_refuse_to_install_without_the_secret(helm: Path) -> None
     # Secure by default: production mode, and no development signing key.
     with pytest.raises(RenderError, match=r"secrets\.existingSecret is required"):
         render()
+
+
+def test_notes_tell_how_to_reach_and_check_the_release(helm: Path) -> None:
+    dev = CHART / "ci" / "dev-values.yaml"
+    proc = subprocess.run(
+        [
+            str(helm),
+            "install",
+            "holo-tutor",
+            str(CHART),
+            "-n",
+            "holo",
+            "--dry-run=client",
+            "-f",
+            str(dev),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    notes = proc.stdout.partition("NOTES:")[2]
+    assert "Open: http://localhost/" in notes
+    assert "helm test holo-tutor -n holo" in notes
+    assert "kubectl -n holo get turnserver holo-tutor" in notes
