@@ -1,5 +1,6 @@
 """kopf wiring: which events reconcile a `TurnServer`, and what gets reported where."""
 
+import logging
 import time
 from typing import Any
 
@@ -16,6 +17,7 @@ from holo_operator.runtime import Runtime
 
 GROUP, VERSION, PLURAL = "holotutor.io", "v1alpha1", "turnservers"
 CONFIG = OperatorConfig.from_env()
+Logger = logging.Logger | logging.LoggerAdapter[Any]
 
 
 def connection(settings: kopf.OperatorSettings) -> kopf.ConnectionInfo:
@@ -49,6 +51,7 @@ async def cleanup(memo: kopf.Memo, **_: Any) -> None:
     await memo.runtime.close()
 
 
+# kopf caches probe results for 10 s: this is a coarse view for humans, not a leadership check.
 @kopf.on.probe(id="leading_realms")
 def leading_realms(memo: kopf.Memo, **_: Any) -> list[str]:
     runtime: Runtime = memo.runtime
@@ -64,9 +67,10 @@ async def on_change(
     spec: kopf.Spec,
     patch: kopf.Patch,
     memo: kopf.Memo,
+    logger: Logger,
     **_: Any,
 ) -> None:
-    await _reconcile(body, meta, spec, patch, memo.runtime)
+    await _reconcile(body, meta, spec, patch, memo.runtime, logger)
 
 
 @kopf.timer(GROUP, VERSION, PLURAL, interval=CONFIG.tick_seconds, idle=None)
@@ -76,9 +80,10 @@ async def tick(
     spec: kopf.Spec,
     patch: kopf.Patch,
     memo: kopf.Memo,
+    logger: Logger,
     **_: Any,
 ) -> None:
-    await _reconcile(body, meta, spec, patch, memo.runtime)
+    await _reconcile(body, meta, spec, patch, memo.runtime, logger)
 
 
 async def _reconcile(
@@ -87,6 +92,7 @@ async def _reconcile(
     spec: kopf.Spec,
     patch: kopf.Patch,
     runtime: Runtime,
+    logger: Logger,
 ) -> None:
     owner = Owner(name=str(meta["name"]), namespace=str(meta["namespace"]), uid=str(meta["uid"]))
     generation = int(meta.get("generation") or 0)
@@ -96,7 +102,9 @@ async def _reconcile(
         try:
             outcome = await reconcile(runtime, owner, dict(spec), now)
         except FencedError:
-            return  # another instance took over mid-way; it reports from now on
+            # Another instance took over mid-way; it reports from now on.
+            _note_role(runtime, str(spec.get("realm")), False, logger)
+            return
         except Exception as exc:
             failure = classify(exc)
             patch.status.update(status.for_failure(failure, previous, now, generation))
@@ -107,9 +115,10 @@ async def _reconcile(
             runtime.failures[owner.uid] = runtime.failures.get(owner.uid, 0) + 1
             raise kopf.TemporaryError(failure.message, delay=delay) from exc
     runtime.failures.pop(owner.uid, None)
+    realm = outcome.spec.realm
+    _note_role(runtime, realm, outcome.current is not None, logger)
     if outcome.current is None:
         return  # standby: another instance holds the lock for this realm
-    realm = outcome.spec.realm
     metrics.SECRET_AGE.labels(realm=realm).set(max(0.0, now - outcome.current.created_at))
     if outcome.rotated:
         metrics.ROTATIONS.labels(realm=realm).inc()
@@ -117,3 +126,13 @@ async def _reconcile(
     if outcome.reseeded:
         kopf.warn(body, reason="Reseeded", message="Redis had lost secrets; restored from history")
     patch.status.update(status.for_outcome(outcome, previous, now, generation))
+
+
+def _note_role(runtime: Runtime, realm: str, leading: bool, logger: Logger) -> None:
+    """Log only changes of role, so a standby replica does not log every tick."""
+    if runtime.roles.get(realm) is not leading:
+        runtime.roles[realm] = leading
+        if leading:
+            logger.info(f"Leading realm {realm}: this instance holds the lock")
+        else:
+            logger.info(f"Standing by for realm {realm}: another instance holds the lock")

@@ -20,6 +20,8 @@ class Runtime:
     guards: dict[str, asyncio.Lock] = field(default_factory=dict)
     # Consecutive failed reconciles per object, for exponential backoff (timers get no `retry`).
     failures: dict[str, int] = field(default_factory=dict)
+    # The last known role per realm (True: leading), to log changes rather than every tick.
+    roles: dict[str, bool] = field(default_factory=dict)
 
     def redis(self, url: str) -> aioredis.Redis:
         if url not in self.redis_clients:

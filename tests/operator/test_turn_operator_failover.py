@@ -1,0 +1,113 @@
+"""Two operator processes: one acts, the other stands by; a paused leader loses the lead and,
+once resumed, does not act on its stale belief (its timers fire, its fencing token is stale)."""
+
+import base64
+import json
+from pathlib import Path
+
+import httpx
+import redis.asyncio as aioredis
+from holo_operator import redis_keys
+from kube_api_standin import KubeApiStandin
+from operator_process import OperatorProcess, operator_process
+from turn_fixtures import NAMESPACE, put_redis_secret, turnserver
+from turn_processes import RedisServer, eventually
+
+REALM = "turn.test"
+FAST = {"intervalSeconds": 2, "credentialTTLSeconds": 1, "clockSkewSeconds": 1}
+
+
+async def leading(op: OperatorProcess) -> list[str]:
+    async with httpx.AsyncClient(timeout=5) as http:
+        response = await http.get(op.liveness_url)
+    return list(response.json().get("leading_realms", []))
+
+
+def ticks(op: OperatorProcess) -> int:
+    return op.log_text().count("Timer 'tick' succeeded")
+
+
+async def test_only_the_lock_holder_acts_and_a_resumed_leader_stands_by(
+    standin: KubeApiStandin, redis: RedisServer, tmp_path: Path
+) -> None:
+    await put_redis_secret(standin, redis.url)
+    await standin.put_object(turnserver(rotation=FAST))
+    client = aioredis.Redis.from_url(redis.url)
+    lock_key = redis_keys.operator_lock(REALM)
+
+    async def holder() -> str:
+        value = await client.get(lock_key)
+        return value.decode().split(":")[0] if value else ""
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    async with (
+        operator_process(standin.url, tmp_path / "a", NAMESPACE, instance="op-a") as a,
+    ):
+        await eventually(lambda: _is(holder(), "op-a"), within=30, what="op-a to lead")
+        async with operator_process(standin.url, tmp_path / "b", NAMESPACE, instance="op-b") as b:
+            try:
+                # op-b runs its timers too, but stands by while op-a renews the lock.
+                await eventually(lambda: _true(ticks(b) >= 3), within=30, what="op-b ticks")
+                assert await holder() == "op-a"
+                assert await leading(b) == [] and await leading(a) == [REALM]
+
+                a.pause()  # SIGSTOP: op-a stops renewing, but believes nothing has changed
+                await eventually(lambda: _is(holder(), "op-b"), within=20, what="op-b to lead")
+                rotations_before = await rotations_seen(standin)
+                await eventually(
+                    lambda: _true(_count(standin) > rotations_before),
+                    within=20,
+                    what="op-b to rotate",
+                )
+
+                a.resume()  # its timers are overdue and fire at once
+                await eventually(
+                    lambda: _true("Standing by for realm turn.test" in a.log_text()),
+                    what="op-a to notice it no longer leads",
+                )
+                resumed_at = ticks(a)
+                await eventually(lambda: _true(ticks(a) >= resumed_at + 3), what="op-a ticks")
+                assert await holder() == "op-b"
+                b_log = b.log_text()
+                assert b_log.index("Standing by for realm") < b_log.index("Leading realm")
+                await assert_redis_matches_history(standin, client)
+                assert standin.rejections == []
+            except BaseException:
+                print(a.log_text()[-4000:], b.log_text()[-4000:])
+                raise
+    await client.aclose()
+
+
+async def rotations_seen(api: KubeApiStandin) -> int:
+    return _count(api)
+
+
+def _count(api: KubeApiStandin) -> int:
+    return sum(1 for e in api.list("Event") if e.get("reason") == "Rotated")
+
+
+async def assert_redis_matches_history(api: KubeApiStandin, client: aioredis.Redis) -> None:
+    """Whatever happened, coturn's set and the app's hash are exactly the recorded history."""
+
+    async def consistent() -> bool:
+        secret = api.get("Secret", NAMESPACE, "turn-turn-secrets")
+        assert secret is not None
+        history = json.loads(base64.b64decode(secret["data"]["history.json"]))
+        members = await client.smembers(redis_keys.coturn_secret_set(REALM))  # type: ignore[misc]
+        current = await client.hgetall(redis_keys.current_secret_hash(REALM))  # type: ignore[misc]
+        return (
+            members == {h["secret"].encode() for h in history}
+            and current.get(b"id") == history[-1]["id"].encode()
+        )
+
+    # Rotations continue meanwhile; a reconcile in flight may sit between its two writes.
+    await eventually(consistent, what="Redis to match the history Secret")
+
+
+async def _is(value: "object", expected: str) -> bool:
+    return await value == expected  # type: ignore[misc]
+
+
+async def _true(value: bool) -> bool:
+    return value
