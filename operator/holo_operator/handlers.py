@@ -16,6 +16,7 @@ from holo_operator.redis_projection import FencedError
 from holo_operator.runtime import Runtime
 
 GROUP, VERSION, PLURAL = "holotutor.io", "v1alpha1", "turnservers"
+# Read at import: kopf fixes a timer's interval when the decorator runs.
 CONFIG = OperatorConfig.from_env()
 Logger = logging.Logger | logging.LoggerAdapter[Any]
 
@@ -42,6 +43,9 @@ def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
         prefix=GROUP, key="last-handled-configuration"
     )
     settings.persistence.finalizer = f"{GROUP}/turn-operator"
+    # The namespace (or cluster-wide) is fixed and the CRD is known: no need to list and watch
+    # namespaces and CRDs, which would need cluster-scoped RBAC for a namespaced operator.
+    settings.scanning.disabled = True
     settings.posting.level = 20  # logging.INFO: rotations are worth an event
     memo.runtime = Runtime(config=CONFIG, kube=KubeClient.from_connection(connection(settings)))
 
@@ -73,7 +77,7 @@ async def on_change(
     await _reconcile(body, meta, spec, patch, memo.runtime, logger)
 
 
-@kopf.timer(GROUP, VERSION, PLURAL, interval=CONFIG.tick_seconds, idle=None)
+@kopf.timer(GROUP, VERSION, PLURAL, interval=CONFIG.tick_seconds)
 async def tick(
     body: kopf.Body,
     meta: kopf.Meta,
