@@ -50,6 +50,8 @@ def test_every_container_has_resources_probes_and_a_non_root_context(scenario: R
 
 def test_no_host_namespaces_or_host_paths(scenario: Rendered) -> None:
     for obj, spec in pod_specs(scenario):
+        # Service links would inject e.g. HOLO_PORT=tcp://... for a Service named `holo`.
+        assert spec.get("enableServiceLinks") is False, obj["metadata"]["name"]
         assert not spec.get("hostNetwork") and not spec.get("hostPID"), obj["metadata"]["name"]
         assert all("hostPath" not in v for v in spec.get("volumes", []))
 
