@@ -41,7 +41,7 @@ COPY README.md ./
 COPY app/ app/
 RUN pip wheel --no-deps --wheel-dir /wheels . \
  && pip install --no-deps /wheels/*.whl \
- && python -c "import app.main"
+ && cd / && python -c "import app.main, app.cli"
 
 FROM venv AS venv-operator
 RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['operator']))" > operator-requirements.txt \
