@@ -90,7 +90,7 @@ async def frames_grow(page: Page, what: str) -> dict[str, Any]:
         stats: dict[str, Any] = await page.evaluate("callStats()")
         return stats if stats["frames"] >= start + 10 else None
 
-    stats = await eventually(grown, within=20, what=what)
+    stats: dict[str, Any] = await eventually(grown, within=20, what=what)
     assert (stats["localType"], stats["remoteType"]) == ("relay", "relay"), stats
     assert stats["state"] == "connected", stats
     return stats
@@ -143,11 +143,12 @@ async def test_a_relay_only_call_survives_two_rotations(
 
             t += TTL + SKEW
             await reconcile(runtime, owner, obj["spec"], now=t)
-            members = await client.smembers(set_key)  # type: ignore[misc]
+            members = await client.smembers(set_key)
             assert first.secret.encode() not in members
             assert members == {current.secret.encode()}
             await frames_grow(page, f"frames after rotation {rotation}")
 
+        assert current is not None
         # The call's own credentials are refused now: only its existing allocations carry it.
         assert not await allocate(server, *mint_for(first.secret))
         assert await allocate(server, *mint_for(current.secret))

@@ -1,3 +1,4 @@
+from collections.abc import Callable
 from itertools import count
 
 from holo_operator import history as hist
@@ -6,7 +7,7 @@ from holo_operator.spec import Rotation
 ROTATION = Rotation(interval_seconds=100, credential_ttl_seconds=30, clock_skew_seconds=5)
 
 
-def maker():  # type: ignore[no-untyped-def]
+def maker() -> Callable[[float], hist.SharedSecret]:
     ids = count()
 
     def make(now: float) -> hist.SharedSecret:

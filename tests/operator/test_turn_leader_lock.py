@@ -53,8 +53,8 @@ async def test_a_paused_leader_cannot_write_after_another_took_over(
     # The paused process wakes with its timers due and its old token: Redis refuses it.
     with pytest.raises(FencedError):
         await project(client, REALM, stale_token, OLD)
-    assert await client.smembers(redis_keys.coturn_secret_set(REALM)) == {b"secret-b"}  # type: ignore[misc]
-    assert await client.hget(redis_keys.current_secret_hash(REALM), "id") == b"b"  # type: ignore[misc]
+    assert await client.smembers(redis_keys.coturn_secret_set(REALM)) == {b"secret-b"}
+    assert await client.hget(redis_keys.current_secret_hash(REALM), "id") == b"b"
     # Nor can it take the lock back while the other renews.
     assert await paused.acquire() is None
 

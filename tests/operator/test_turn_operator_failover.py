@@ -3,6 +3,7 @@ once resumed, does not act on its stale belief (its timers fire, its fencing tok
 
 import base64
 import json
+from collections.abc import Awaitable
 from pathlib import Path
 
 import httpx
@@ -24,7 +25,7 @@ async def leading(op: OperatorProcess) -> list[str]:
 
 
 def ticks(op: OperatorProcess) -> int:
-    return op.log_text().count("Timer 'tick' succeeded")
+    return int(op.log_text().count("Timer 'tick' succeeded"))
 
 
 async def test_only_the_lock_holder_acts_and_a_resumed_leader_stands_by(
@@ -37,13 +38,12 @@ async def test_only_the_lock_holder_acts_and_a_resumed_leader_stands_by(
 
     async def holder() -> str:
         value = await client.get(lock_key)
-        return value.decode().split(":")[0] if value else ""
+        text = value.decode() if isinstance(value, bytes) else (value or "")
+        return text.split(":")[0]
 
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
-    async with (
-        operator_process(standin.url, tmp_path / "a", NAMESPACE, instance="op-a") as a,
-    ):
+    async with operator_process(standin.url, tmp_path / "a", NAMESPACE, instance="op-a") as a:
         await eventually(lambda: _is(holder(), "op-a"), within=30, what="op-a to lead")
         async with operator_process(standin.url, tmp_path / "b", NAMESPACE, instance="op-b") as b:
             try:
@@ -54,9 +54,9 @@ async def test_only_the_lock_holder_acts_and_a_resumed_leader_stands_by(
 
                 a.pause()  # SIGSTOP: op-a stops renewing, but believes nothing has changed
                 await eventually(lambda: _is(holder(), "op-b"), within=20, what="op-b to lead")
-                rotations_before = await rotations_seen(standin)
+                rotations_before = rotations(standin)
                 await eventually(
-                    lambda: _true(_count(standin) > rotations_before),
+                    lambda: _true(rotations(standin) > rotations_before),
                     within=20,
                     what="op-b to rotate",
                 )
@@ -79,11 +79,7 @@ async def test_only_the_lock_holder_acts_and_a_resumed_leader_stands_by(
     await client.aclose()
 
 
-async def rotations_seen(api: KubeApiStandin) -> int:
-    return _count(api)
-
-
-def _count(api: KubeApiStandin) -> int:
+def rotations(api: KubeApiStandin) -> int:
     return sum(1 for e in api.list("Event") if e.get("reason") == "Rotated")
 
 
@@ -94,8 +90,8 @@ async def assert_redis_matches_history(api: KubeApiStandin, client: aioredis.Red
         secret = api.get("Secret", NAMESPACE, "turn-turn-secrets")
         assert secret is not None
         history = json.loads(base64.b64decode(secret["data"]["history.json"]))
-        members = await client.smembers(redis_keys.coturn_secret_set(REALM))  # type: ignore[misc]
-        current = await client.hgetall(redis_keys.current_secret_hash(REALM))  # type: ignore[misc]
+        members = await client.smembers(redis_keys.coturn_secret_set(REALM))
+        current = await client.hgetall(redis_keys.current_secret_hash(REALM))
         return (
             members == {h["secret"].encode() for h in history}
             and current.get(b"id") == history[-1]["id"].encode()
@@ -105,8 +101,8 @@ async def assert_redis_matches_history(api: KubeApiStandin, client: aioredis.Red
     await eventually(consistent, what="Redis to match the history Secret")
 
 
-async def _is(value: "object", expected: str) -> bool:
-    return await value == expected  # type: ignore[misc]
+async def _is(value: Awaitable[str], expected: str) -> bool:
+    return (await value) == expected
 
 
 async def _true(value: bool) -> bool:

@@ -32,11 +32,11 @@ def versions(api: KubeApiStandin) -> dict[tuple[str, str], str]:
     }
 
 
-async def redis_state(url: str) -> tuple[set[bytes], dict[bytes, bytes]]:
+async def redis_state(url: str) -> tuple[set[Any], dict[Any, Any]]:
     client = aioredis.Redis.from_url(url)
     try:
-        members = await client.smembers(redis_keys.coturn_secret_set(REALM))  # type: ignore[misc]
-        current = await client.hgetall(redis_keys.current_secret_hash(REALM))  # type: ignore[misc]
+        members = await client.smembers(redis_keys.coturn_secret_set(REALM))
+        current = await client.hgetall(redis_keys.current_secret_hash(REALM))
         return set(members), dict(current)
     finally:
         await client.aclose()
