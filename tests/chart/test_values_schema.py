@@ -108,3 +108,18 @@ def test_config_values_render_as_holo_environment(helm: Path) -> None:
     env["HOLO_REDIS_URL"] = "redis://redis:6379/0"
     settings = Settings(**{k.removeprefix("HOLO_").lower(): v for k, v in env.items()})
     assert settings.turn_credential_ttl == 3600
+
+
+def test_values_use_one_comment_dialect() -> None:
+    # After the file header, every comment is a `# --` description or continues one.
+    lines = (CHART / "values.yaml").read_text().splitlines()
+    first_key = next(i for i, line in enumerate(lines) if line and not line.startswith("#"))
+    in_description = False
+    for number, line in enumerate(lines[first_key:], start=first_key + 1):
+        stripped = line.strip()
+        if stripped.startswith("# --"):
+            in_description = True
+        elif stripped.startswith("#"):
+            assert in_description, f"values.yaml:{number}: a comment outside a `# --` description"
+        else:
+            in_description = False
