@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -56,3 +57,19 @@ def test_notes_tell_how_to_reach_and_check_the_release(helm: Path) -> None:
     assert "Open: http://localhost/" in notes
     assert "helm test holo-tutor -n holo" in notes
     assert "kubectl -n holo get turnserver holo-tutor" in notes
+
+
+def test_package_ships_schema_crd_and_dashboard_but_not_ci(helm: Path, tmp_path: Path) -> None:
+    subprocess.run(
+        [str(helm), "package", str(CHART), "-d", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    (archive,) = tmp_path.glob("holo-tutor-*.tgz")
+    with tarfile.open(archive) as tar:
+        names = set(tar.getnames())
+    for wanted in ("values.schema.json", "crds/turnserver.yaml", "files/grafana-dashboard.json"):
+        assert f"holo-tutor/{wanted}" in names, wanted
+    assert not any(name.startswith("holo-tutor/ci/") for name in names)
