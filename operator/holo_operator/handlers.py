@@ -46,7 +46,7 @@ def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
     # The namespace (or cluster-wide) is fixed and the CRD is known: no need to list and watch
     # namespaces and CRDs, which would need cluster-scoped RBAC for a namespaced operator.
     settings.scanning.disabled = True
-    settings.posting.level = 20  # logging.INFO: rotations are worth an event
+    settings.posting.level = logging.INFO  # rotations are worth an event, not only errors
     memo.runtime = Runtime(config=CONFIG, kube=KubeClient.from_connection(connection(settings)))
 
 

@@ -5,7 +5,9 @@ this one reuses kopf's login (`ConnectionInfo`) so both talk to the same server 
 """
 
 import json
+import os
 import ssl
+from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +15,8 @@ import httpx
 import kopf
 
 from holo_operator.manifests import MANAGER
+
+SERVICE_ACCOUNT_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token"
 
 # kind -> (API prefix, plural); only what the operator manages.
 _RESOURCES = {
@@ -22,6 +26,24 @@ _RESOURCES = {
     "Deployment": ("/apis/apps/v1", "deployments"),
     "DaemonSet": ("/apis/apps/v1", "daemonsets"),
 }
+
+
+class _StaticToken(httpx.Auth):
+    def __init__(self, header: str) -> None:
+        self.header = header
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = self.header
+        yield request
+
+
+class _ServiceAccountToken(httpx.Auth):
+    """The kubelet refreshes projected tokens (about hourly): read the file on every request."""
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        with open(SERVICE_ACCOUNT_TOKEN, encoding="utf-8") as f:
+            request.headers["Authorization"] = f"Bearer {f.read().strip()}"
+        yield request
 
 
 class KubeError(RuntimeError):
@@ -46,9 +68,11 @@ class KubeClient:
 
     @classmethod
     def from_connection(cls, info: kopf.ConnectionInfo) -> "KubeClient":
-        headers = {}
-        if info.token:
-            headers["Authorization"] = f"{info.scheme or 'Bearer'} {info.token}"
+        auth: httpx.Auth | None = None
+        if os.path.exists(SERVICE_ACCOUNT_TOKEN):
+            auth = _ServiceAccountToken()
+        elif info.token:
+            auth = _StaticToken(f"{info.scheme or 'Bearer'} {info.token}")
         verify: ssl.SSLContext | bool = True
         if info.insecure:
             verify = False
@@ -60,7 +84,7 @@ class KubeClient:
         if isinstance(verify, ssl.SSLContext) and info.certificate_path and info.private_key_path:
             verify.load_cert_chain(str(info.certificate_path), str(info.private_key_path))
         http = httpx.AsyncClient(
-            base_url=info.server, headers=headers, verify=verify, timeout=httpx.Timeout(10.0)
+            base_url=info.server, auth=auth, verify=verify, timeout=httpx.Timeout(10.0)
         )
         return cls(http=http)
 

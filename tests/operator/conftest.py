@@ -39,7 +39,7 @@ async def standin() -> AsyncIterator[KubeApiStandin]:
 
 @pytest.fixture
 async def runtime(standin: KubeApiStandin) -> AsyncIterator[Runtime]:
-    kube = KubeClient.from_connection(kopf.ConnectionInfo(server=standin.url, token="test"))
+    kube = KubeClient.from_connection(kopf.ConnectionInfo(server=standin.url, token=standin.token))
     rt = Runtime(config=OperatorConfig(instance="test-instance", lock_ttl_seconds=30), kube=kube)
     yield rt
     await rt.close()

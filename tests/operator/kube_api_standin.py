@@ -67,6 +67,8 @@ class Rejection:
 @dataclass
 class KubeApiStandin:
     validator: Validator
+    # Like a real server, refuse requests without this bearer token (401).
+    token: str = "standin-token"
     types: list[ResourceType] = field(default_factory=lambda: list(BUILTINS))
     objects: dict[tuple[str, str, str, str], Obj] = field(default_factory=dict)
     # (resourceVersion, resource type plural key, event type, object)
@@ -154,6 +156,8 @@ class KubeApiStandin:
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         path = request.path.rstrip("/")
         self.requests.append((request.method, request.path_qs))
+        if request.headers.get("Authorization") != f"Bearer {self.token}":
+            return _status(401, "Unauthorized", "Unauthorized")
         if path == "/version":
             return web.json_response({"major": "1", "minor": "30", "gitVersion": "v1.30.0"})
         if path == "/api":

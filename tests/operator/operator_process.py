@@ -32,7 +32,7 @@ class OperatorProcess:
         self.process.send_signal(signal.SIGCONT)
 
 
-def write_kubeconfig(path: Path, server: str) -> Path:
+def write_kubeconfig(path: Path, server: str, token: str) -> Path:
     path.write_text(
         yaml.safe_dump(
             {
@@ -40,7 +40,7 @@ def write_kubeconfig(path: Path, server: str) -> Path:
                 "kind": "Config",
                 "current-context": "standin",
                 "clusters": [{"name": "standin", "cluster": {"server": server}}],
-                "users": [{"name": "operator", "user": {"token": "standin-token"}}],
+                "users": [{"name": "operator", "user": {"token": token}}],
                 "contexts": [
                     {"name": "standin", "context": {"cluster": "standin", "user": "operator"}}
                 ],
@@ -53,6 +53,7 @@ def write_kubeconfig(path: Path, server: str) -> Path:
 @contextlib.asynccontextmanager
 async def operator_process(
     server: str,
+    token: str,
     workdir: Path,
     namespace: str,
     instance: str = "op-1",
@@ -64,7 +65,7 @@ async def operator_process(
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT / "operator"),
-        "KUBECONFIG": str(write_kubeconfig(workdir / "kubeconfig", server)),
+        "KUBECONFIG": str(write_kubeconfig(workdir / "kubeconfig", server, token)),
         "HOLO_OPERATOR_NAMESPACE": namespace,
         "HOLO_OPERATOR_INSTANCE": instance,
         "HOLO_OPERATOR_TICK_SECONDS": str(tick),

@@ -50,7 +50,7 @@ async def test_operator_owns_coturn_rotates_reports_and_reseeds(
         redis_keys.coturn_secret_set("turn.test"),
         redis_keys.current_secret_hash("turn.test"),
     )
-    async with operator_process(standin.url, tmp_path, NAMESPACE) as op:
+    async with operator_process(standin.url, standin.token, tmp_path, NAMESPACE) as op:
         try:
 
             async def synced() -> bool:
@@ -129,7 +129,7 @@ async def test_errors_are_reported_and_retried_until_they_clear(
     standin: KubeApiStandin, redis: RedisServer, tmp_path: Path
 ) -> None:
     await standin.put_object(turnserver(rotation=SLOW))  # its Redis Secret does not exist yet
-    async with operator_process(standin.url, tmp_path, NAMESPACE) as op:
+    async with operator_process(standin.url, standin.token, tmp_path, NAMESPACE) as op:
         try:
 
             async def missing() -> bool:

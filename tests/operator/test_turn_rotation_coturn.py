@@ -14,6 +14,7 @@ from holo_operator.credentials import mint_turn_credentials
 from holo_operator.manifests import Owner
 from holo_operator.reconcile import reconcile
 from holo_operator.runtime import Runtime
+from holo_operator.turnserver_conf import denied_peer_ranges
 from kube_api_standin import KubeApiStandin
 from turn_fixtures import NAMESPACE, put_redis_secret, turnserver
 from turn_processes import Coturn, RedisServer, allocate, allocate_with_secret, coturn
@@ -75,4 +76,6 @@ async def test_old_credentials_work_during_the_overlap_and_are_refused_after(
 
         log = server.log_text()
     assert "Redis DB sync connection success" in log
+    for denied in denied_peer_ranges():  # coturn parsed every range of the operator's config
+        assert f"Black listing: {denied}" in log
     assert "401" in log  # the refusals were coturn's own
