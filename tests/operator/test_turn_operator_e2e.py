@@ -4,6 +4,7 @@ Every object the operator and kopf write passes through the stand-in's validator
 Kubernetes schemas (strict) for built-in kinds, the CRD schema (strict) for TurnServers.
 """
 
+import asyncio
 import re
 from pathlib import Path
 from typing import Any
@@ -97,6 +98,7 @@ async def test_operator_owns_coturn_rotates_reports_and_reseeds(
             match = re.search(r'holo_turn_rotations_total\{realm="turn.test"\} (\S+)', metrics)
             assert match and float(match.group(1)) >= 1
             assert 'holo_turn_secret_age_seconds{realm="turn.test"}' in metrics
+            assert await promtool_accepts(metrics)
             assert live.status_code == 200 and "turn.test" in live.text
 
             # A spec update (slower rotation) is picked up; then Redis loses everything (it has
@@ -162,3 +164,18 @@ async def _hash_id(client: aioredis.Redis, key: str, ok: Any) -> str | None:
 
 async def _async(value: bool) -> bool:
     return value
+
+
+async def promtool_accepts(metrics: str) -> bool:
+    """`promtool check metrics`: names, help texts and units as Prometheus expects them."""
+    lint = await asyncio.create_subprocess_exec(
+        "promtool",
+        "check",
+        "metrics",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await lint.communicate(metrics.encode())
+    assert lint.returncode == 0, out.decode()
+    return True
