@@ -139,4 +139,5 @@ def _note_role(runtime: Runtime, realm: str, leading: bool, logger: Logger) -> N
         if leading:
             logger.info(f"Leading realm {realm}: this instance holds the lock")
         else:
+            metrics.forget_realm(realm)
             logger.info(f"Standing by for realm {realm}: another instance holds the lock")

@@ -12,3 +12,12 @@ SECRET_AGE = Gauge(
     "Age of the current shared secret at the last reconcile.",
     ["realm"],
 )
+
+
+def forget_realm(realm: str) -> None:
+    """A standby instance must not keep exporting the age it saw while it led: alerts would
+    read a frozen value next to the leader's true one."""
+    try:
+        SECRET_AGE.remove(realm)
+    except KeyError:
+        pass

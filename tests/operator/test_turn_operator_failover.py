@@ -24,6 +24,11 @@ async def leading(op: OperatorProcess) -> list[str]:
     return list(response.json().get("leading_realms", []))
 
 
+async def scrape(op: OperatorProcess) -> str:
+    async with httpx.AsyncClient(timeout=5) as http:
+        return (await http.get(op.metrics_url)).text
+
+
 def ticks(op: OperatorProcess) -> int:
     return int(op.log_text().count("Timer 'tick' succeeded"))
 
@@ -73,6 +78,9 @@ async def test_only_the_lock_holder_acts_and_a_resumed_leader_stands_by(
                 resumed_at = ticks(a)
                 await eventually(lambda: _true(ticks(a) >= resumed_at + 3), what="op-a ticks")
                 assert await holder() == "op-b"
+                # Only the leader exports the secret's age; the standby's would be frozen.
+                age = 'holo_turn_secret_age_seconds{realm="turn.test"}'
+                assert age not in await scrape(a) and age in await scrape(b)
                 b_log = b.log_text()
                 assert b_log.index("Standing by for realm") < b_log.index("Leading realm")
                 await assert_redis_matches_history(standin, client)
