@@ -21,7 +21,8 @@ class Api:
 
     async def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         async with httpx.AsyncClient(base_url=self.base_url, timeout=10) as http:
-            return await http.request(method, path, headers=self._headers(), **kwargs)
+            headers = {**self._headers(), **kwargs.pop("headers", {})}
+            return await http.request(method, path, headers=headers, **kwargs)
 
     @classmethod
     async def guest(cls, base_url: str, name: str = "Learner") -> Api:
