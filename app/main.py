@@ -87,6 +87,10 @@ def create_app(settings: Settings | None = None) -> HoloApp:
         if isinstance(sio.manager, RedisPubSubManager):
             pubsub_redis = create_pubsub_redis(settings, f"holo:{replica_id}")
             sio.manager.bind(redis, pubsub_redis)
+            # python-socketio starts the listener at the first connection; start it now so
+            # readiness can wait for the subscription and REST-triggered emits reach peers.
+            sio.manager_initialized = True
+            sio.manager.initialize()
         http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0))
         services = Services(
             settings=settings,

@@ -10,6 +10,7 @@ from starlette.routing import Route
 
 from app.api.errors import error_response
 from app.api.http import services
+from app.realtime.manager import RedisPubSubManager
 from app.store.redis import UNAVAILABLE_ERRORS
 
 READINESS_PING_TIMEOUT = 1.0
@@ -27,6 +28,11 @@ async def readyz(request: Request) -> Response:
         await asyncio.wait_for(s.redis.ping(), READINESS_PING_TIMEOUT)
     except (TimeoutError, *UNAVAILABLE_ERRORS):
         return error_response(503, "store_unavailable", "Redis is not reachable.")
+    manager = s.sio.manager
+    if isinstance(manager, RedisPubSubManager) and not manager.subscribed.is_set():
+        # Until the listener has re-subscribed, events published by other replicas would be
+        # lost for this replica's clients: keep traffic away until then.
+        return error_response(503, "store_unavailable", "Redis pub/sub is not subscribed yet.")
     return JSONResponse({"status": "ready"})
 
 
