@@ -1,0 +1,58 @@
+# Two entry points, each doing its own set-up on a fresh machine:
+#   make run    venv + the app, then serve http://localhost:8000 with embedded defaults
+#   make test   venv + dev tools + Debian packages (as root) + helm/kubectl, then every test
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: run test lint typecheck bench frontend system-packages k8s-tools clean
+
+run: $(VENV)/.app frontend
+	HOLO_HOST=$(HOST) HOLO_PORT=$(PORT) $(BIN)/holo-tutor
+
+test: $(VENV)/.dev system-packages k8s-tools frontend
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff format --check app operator tests bench
+	$(BIN)/ruff check app operator tests bench
+
+typecheck: $(VENV)/.dev
+	$(BIN)/mypy app
+
+bench: $(VENV)/.dev system-packages
+	$(BIN)/python -m bench
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.app: pyproject.toml | $(VENV)/bin/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.dev: pyproject.toml | $(VENV)/bin/python
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(VENV)/.app $@
+
+system-packages:
+	scripts/install-system-packages
+
+k8s-tools:
+	scripts/install-k8s-tools
+
+# The web app is built when its sources are here and npm is available; without them the
+# server shows a page saying how to build it.
+frontend:
+	@if [ -f frontend/package.json ]; then \
+	  if command -v npm >/dev/null; then \
+	    [ -d frontend/node_modules ] || npm --prefix frontend ci --no-audit --no-fund; \
+	    npm --prefix frontend run build; \
+	  else echo "make: npm not found; serving without the web app (apt-get install npm)"; fi; \
+	fi
+
+clean:
+	rm -rf $(VENV) .tools frontend/dist frontend/node_modules .pytest_cache .mypy_cache .ruff_cache
