@@ -1,0 +1,46 @@
+import { BrowserRouter, Link, NavLink, Route, Routes } from "react-router-dom";
+import { CallPage } from "@/features/call/components/CallPage";
+import { CompanionsPage } from "@/features/companions/components/CompanionsPage";
+import { HistoryPage } from "@/features/history/components/HistoryPage";
+import { TranscriptPage } from "@/features/history/components/TranscriptPage";
+import { IdentityProvider } from "@/shared/hooks/useIdentity";
+
+export function App() {
+  return (
+    <BrowserRouter>
+      <a href="#content" className="skip-link">
+        Skip to content
+      </a>
+      <header className="topbar">
+        <Link to="/" className="brand">
+          Holo Tutor Hub
+        </Link>
+        <nav aria-label="Main">
+          <NavLink to="/" end>
+            Tutors
+          </NavLink>
+          <NavLink to="/history">History</NavLink>
+        </nav>
+      </header>
+      <div id="content">
+        <IdentityProvider>
+          <Routes>
+            <Route path="/" element={<CompanionsPage />} />
+            <Route path="/rooms/:roomId" element={<CallPage />} />
+            <Route path="/history" element={<HistoryPage />} />
+            <Route path="/history/:sessionId" element={<TranscriptPage />} />
+            <Route
+              path="*"
+              element={
+                <main className="page narrow">
+                  <h1>Page not found</h1>
+                  <Link to="/">Choose a tutor</Link>
+                </main>
+              }
+            />
+          </Routes>
+        </IdentityProvider>
+      </div>
+    </BrowserRouter>
+  );
+}

@@ -1,0 +1,18 @@
+import type { CallState } from "../hooks/useWebRTC";
+
+export const CALL_STATE_WORDS: Record<CallState, string> = {
+  waiting: "Waiting for someone to join",
+  connecting: "Connecting the video…",
+  connected: "Connected",
+  reconnecting: "Connection lost — reconnecting…",
+  failed: "The video connection failed — trying again…",
+};
+
+export function ConnectionStatus({ state }: { state: CallState }) {
+  return (
+    <p className={`status status-${state}`} role="status" aria-live="polite" data-state={state}>
+      <span className="dot" aria-hidden="true" />
+      {CALL_STATE_WORDS[state]}
+    </p>
+  );
+}

@@ -1,0 +1,69 @@
+// Chat with the tutor (and the other person): messages, our sends with retry, streamed replies.
+import { useCallback, useEffect, useReducer } from "react";
+import type { Socket } from "socket.io-client";
+import type { Ack, AiDelta, AiDone, JoinAck, Message } from "@/shared/api/types";
+import { newClientId } from "@/shared/lib/ids";
+import { conversationReducer, emptyConversation, type ConversationState } from "../lib/conversation";
+
+export interface Conversation extends ConversationState {
+  send: (text: string, clientId?: string) => Promise<boolean>;
+  markStopped: (replyId?: string) => void;
+}
+
+export function useConversation(
+  socket: Socket | null,
+  roomId: string,
+  joined: JoinAck | null,
+): Conversation {
+  const [state, dispatch] = useReducer(conversationReducer, emptyConversation);
+
+  useEffect(() => {
+    if (joined) dispatch({ type: "messages", messages: joined.messages });
+  }, [joined]);
+
+  useEffect(() => {
+    if (!socket) return;
+    const onMessage = (m: Message) => {
+      if (m.room_id === roomId) dispatch({ type: "messages", messages: [m] });
+    };
+    const onDelta = (d: AiDelta) => dispatch({ type: "delta", reply_id: d.reply_id, text: d.text });
+    const onDone = (d: AiDone) =>
+      dispatch({ type: "done", reply_id: d.reply_id, message: d.message ?? null });
+    socket.on("message", onMessage);
+    socket.on("ai-delta", onDelta);
+    socket.on("ai-done", onDone);
+    return () => {
+      socket.off("message", onMessage);
+      socket.off("ai-delta", onDelta);
+      socket.off("ai-done", onDone);
+    };
+  }, [socket, roomId]);
+
+  const send = useCallback(
+    async (text: string, clientId: string = newClientId()): Promise<boolean> => {
+      dispatch({ type: "sending", client_id: clientId, text });
+      if (!socket?.connected) {
+        dispatch({ type: "failed", client_id: clientId, error: "Not connected; retry when back online." });
+        return false;
+      }
+      try {
+        const ack: Ack<{ message: Message }> = await socket
+          .timeout(8000)
+          .emitWithAck("message", { room_id: roomId, text, client_id: clientId });
+        if (ack.ok) {
+          dispatch({ type: "messages", messages: [ack.message] });
+          return true;
+        }
+        dispatch({ type: "failed", client_id: clientId, error: ack.error.message });
+      } catch {
+        dispatch({ type: "failed", client_id: clientId, error: "No answer from the server." });
+      }
+      return false;
+    },
+    [socket, roomId],
+  );
+
+  const markStopped = useCallback((replyId?: string) => dispatch({ type: "stopped", reply_id: replyId }), []);
+
+  return { ...state, send, markStopped };
+}
