@@ -54,7 +54,13 @@ def create_redis(settings: Settings, client_name: str = "holo") -> Redis:
     """The process's command client: a bounded, blocking pool (callers queue rather than open
     connection after connection under a burst)."""
     if settings.redis_url is None:
-        return fakeredis.FakeAsyncRedis(decode_responses=True)
+        # Bounded and blocking like the real pool: redis-py's default pool refuses the 101st
+        # concurrent command instead of queueing it.
+        return fakeredis.FakeAsyncRedis(
+            decode_responses=True,
+            connection_pool_class=aioredis.BlockingConnectionPool,
+            max_connections=settings.redis_max_connections,
+        )
     options = _common_options(settings, client_name)
     if urlparse(settings.redis_url).scheme == "redis+sentinel":
         sentinels, service, kwargs = parse_redis_sentinel_url(settings.redis_url)

@@ -1,0 +1,99 @@
+"""The Redis-backed Socket.IO manager: bounded connections under a burst, and a pub/sub
+connection that idles through many socket timeouts without being torn down."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+
+import redis
+
+from tests.clients import Api, SocketClient
+from tests.conftest import ReplicaFactory
+from tests.servers import RedisServer, wait_until
+
+POOL_SIZE = 8
+BURST = 600
+
+
+def _connections(server: RedisServer, replica: str) -> list[dict[str, str]]:
+    with redis.Redis(port=server.port, decode_responses=True) as admin:
+        clients = admin.client_list()
+    return [c for c in clients if c["name"].startswith(f"holo:{replica}")]
+
+
+async def _pair(
+    start_replica: ReplicaFactory,
+    server: RedisServer,
+    sockets: Callable[..., SocketClient],
+    **env: str,
+):  # type: ignore[no-untyped-def]
+    tag = uuid.uuid4().hex[:6]
+    a = start_replica(f"mgr-a-{tag}", server.url, **env)
+    b = start_replica(f"mgr-b-{tag}", server.url, **env)
+    learner, friend = await Api.guest(a.url, "Ann"), await Api.guest(b.url, "Bea")
+    room = await learner.create_room()
+    ann = await sockets(a.url, learner.token).connect()
+    bea = await sockets(b.url, friend.token).connect()
+    assert (await ann.call("join", {"room_id": room["room_id"]}))["ok"]
+    assert (
+        await bea.call("join", {"room_id": room["room_id"], "invite_token": room["invite_token"]})
+    )["ok"]
+    return a, b, room["room_id"], ann, bea
+
+
+async def test_a_burst_of_publishes_keeps_redis_connections_bounded(
+    start_replica: ReplicaFactory, sockets: Callable[..., SocketClient]
+) -> None:
+    # A server of its own, so that every connection on it is one of these two replicas'.
+    server = RedisServer().start()
+    try:
+        await _burst(server, start_replica, sockets)
+    finally:
+        server.cleanup()
+
+
+async def _burst(
+    server: RedisServer, start_replica: ReplicaFactory, sockets: Callable[..., SocketClient]
+) -> None:
+    _a, _b, rid, ann, bea = await _pair(
+        start_replica, server, sockets, redis_max_connections=str(POOL_SIZE)
+    )
+    acks = await asyncio.gather(
+        *(
+            ann.call("message", {"room_id": rid, "text": f"m{n}", "client_id": f"c{n}"}, timeout=60)
+            for n in range(BURST)
+        )
+    )
+    assert all(ack["ok"] for ack in acks)
+    received = {(await bea.next("message", timeout=30))["client_id"] for _ in range(BURST)}
+    assert received == {f"c{n}" for n in range(BURST)}
+    # Each replica: its command pool plus its subscription; the stock manager opened a
+    # connection per concurrent publish.
+    with redis.Redis(port=server.port) as admin:
+        total = len(admin.client_list()) - 1
+    assert total <= 2 * (POOL_SIZE + 1), total
+
+
+async def test_an_idle_subscription_survives_short_socket_timeouts(
+    redis_server: RedisServer, start_replica: ReplicaFactory, sockets: Callable[..., SocketClient]
+) -> None:
+    _a, b, rid, ann, bea = await _pair(
+        start_replica, redis_server, sockets, redis_socket_timeout="0.5"
+    )
+
+    def subscription_age() -> int:
+        subs = [c for c in _connections(redis_server, b.name) if c["name"].endswith(":pubsub")]
+        assert len(subs) == 1, subs
+        return int(subs[0]["age"])
+
+    # The same pub/sub connection stays up through several command socket timeouts (a
+    # reconnect loop would keep its age near zero and this would time out).
+    await asyncio.to_thread(
+        wait_until, lambda: subscription_age() >= 4, 15, "the subscription to stay up 4 s"
+    )
+    ack = await ann.call("message", {"room_id": rid, "text": "still there?", "client_id": "idle"})
+    assert ack["ok"]
+    assert (await bea.next("message"))["text"] == "still there?"
+    assert "pub/sub connection lost" not in b.log_text()

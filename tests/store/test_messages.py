@@ -1,0 +1,67 @@
+"""The conversation: atomic sequence numbers, idempotent retries, closed rooms."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from app.models import Sender
+from app.store import keys
+from app.store.messages import ConversationClosed, MessageStore
+from app.store.redis import Redis
+from app.store.rooms import RoomStore
+from app.store.sessions import SessionStore
+
+ANN = Sender(kind="user", user_id="ann", display_name="Ann")
+BEA = Sender(kind="user", user_id="bea", display_name="Bea")
+
+
+async def _room(redis: Redis) -> str:
+    return (await RoomStore(redis).create("ann", "ada-math")).room.room_id
+
+
+async def test_concurrent_appends_get_distinct_ordered_seqs(redis: Redis) -> None:
+    store = MessageStore(redis)
+    rid = await _room(redis)
+    stored = await asyncio.gather(
+        *(store.append(rid, ANN, f"m{n}", client_id=f"c{n}") for n in range(50))
+    )
+    assert sorted(m.seq for m, _ in stored) == list(range(1, 51))
+    listed = await store.list(rid)
+    assert [m.seq for m in listed] == list(range(1, 51))
+    assert {m.id for m in listed} == {m.id for m, _ in stored}
+    assert [m.id for m in await store.list(rid, after=45)] == [m.id for m in listed[45:]]
+    assert 0 < await redis.ttl(keys.room_messages(rid)) <= keys.ROOM_TTL
+
+
+async def test_a_retried_client_id_is_stored_once(redis: Redis) -> None:
+    store = MessageStore(redis)
+    rid = await _room(redis)
+    results = await asyncio.gather(
+        *(store.append(rid, ANN, "hi", client_id="same") for _ in range(10))
+    )
+    assert sum(new for _, new in results) == 1
+    assert len({m.id for m, _ in results}) == 1
+    assert await store.count(rid) == 1
+
+
+async def test_client_ids_are_per_sender(redis: Redis) -> None:
+    store = MessageStore(redis)
+    rid = await _room(redis)
+    ann, _ = await store.append(rid, ANN, "from ann", client_id="c1")
+    bea, new = await store.append(rid, BEA, "from bea", client_id="c1")
+    # Bea reusing Ann's client_id stores her own message; it never returns Ann's.
+    assert new and bea.id != ann.id and bea.text == "from bea"
+
+
+async def test_an_ended_room_takes_no_more_messages(redis: Redis) -> None:
+    rooms, store = RoomStore(redis), MessageStore(redis)
+    new = await rooms.create("ann", "ada-math")
+    await store.append(new.room.room_id, ANN, "hello")
+    ended = await SessionStore(redis).end_room(new.room, ["ann"])
+    assert ended.outcome == "ok"
+    with pytest.raises(ConversationClosed):
+        await store.append(new.room.room_id, ANN, "too late")
+    with pytest.raises(ConversationClosed):
+        await store.append("no-such-room", ANN, "nowhere")
