@@ -5,6 +5,8 @@ Every other module receives a ``Settings`` instance; nothing else calls ``os.env
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from enum import StrEnum
 from typing import Annotated, Literal
 
@@ -91,6 +93,30 @@ class Settings(BaseSettings):
     llm_token_budget: int = Field(default=2_000_000, ge=0)
     tts_char_budget: int = Field(default=100_000, ge=0)
 
+    # The tutor's replies (app/tutor, docs/tutor.md).
+    provider_connect_timeout_seconds: float = Field(default=5.0, gt=0)
+    llm_first_token_timeout_seconds: float = Field(default=20.0, gt=0)
+    llm_chunk_timeout_seconds: float = Field(default=15.0, gt=0)
+    # Attempts per LLM or TTS call, counting the first; retried (429, 5xx) before the first
+    # token or byte only.
+    llm_max_attempts: int = Field(default=3, ge=1, le=10)
+    llm_max_tokens: int = Field(default=600, ge=16)
+    # The recent conversation sent with each request is cut to this many (estimated) tokens.
+    llm_context_tokens: int = Field(default=3000, ge=100)
+    tts_first_byte_timeout_seconds: float = Field(default=10.0, gt=0)
+    tts_chunk_timeout_seconds: float = Field(default=10.0, gt=0)
+    tts_max_attempts: int = Field(default=3, ge=1, le=10)
+    # Voice turns off (text goes on) once this fraction of the monthly TTS budget is used.
+    tts_budget_threshold: float = Field(default=0.95, gt=0, le=1)
+    storage_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Lifetime of the (presigned or signed) audio URLs the tutor hands out.
+    media_url_ttl_seconds: int = Field(default=6 * 3600, ge=60)
+    tutor_delta_interval_seconds: float = Field(default=0.05, gt=0, le=1)
+    # A reply whose replica stopped refreshing it this long is taken over by another replica.
+    tutor_claim_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Replies one replica runs at once; more jobs wait in the queue for any replica.
+    tutor_max_replies: int = Field(default=32, ge=1)
+
     stun_urls: CsvList = Field(default_factory=lambda: ["stun:stun.l.google.com:19302"])
     turn_urls: CsvList = Field(default_factory=list)
     turn_realm: str = "holotutor.local"
@@ -120,8 +146,17 @@ class Settings(BaseSettings):
             if self.redis_url is None:
                 raise ValueError("HOLO_REDIS_URL is required in production")
         if self.heartbeat_ttl_seconds <= self.heartbeat_interval_seconds:
-            raise ValueError("HOLO_HEARTBEAT_TTL_SECONDS must exceed HOLO_HEARTBEAT_INTERVAL_SECONDS")
+            raise ValueError(
+                "HOLO_HEARTBEAT_TTL_SECONDS must exceed HOLO_HEARTBEAT_INTERVAL_SECONDS"
+            )
         return self
+
+    @property
+    def media_signing_key(self) -> bytes:
+        """Signs local media URLs; derived from the auth secret, so no second secret to manage
+        and every replica of one deployment agrees on it."""
+        secret = self.auth_secret.get_secret_value().encode()
+        return hmac.new(secret, b"holo-tutor media urls v1", hashlib.sha256).digest()
 
     @property
     def effective_tts_provider(self) -> TTSProvider:

@@ -30,6 +30,7 @@ from app.config import Settings, load_settings
 from app.frontend import frontend_routes
 from app.observability.logging import configure_logging
 from app.observability.metrics import Metrics
+from app.providers.storage.local import media_route
 from app.realtime.events import RealtimeEvents
 from app.realtime.manager import RedisPubSubManager
 from app.realtime.presence import Presence
@@ -42,6 +43,7 @@ from app.store.redis import create_pubsub_redis, create_redis
 from app.store.replicas import ReplicaRegistry
 from app.store.rooms import RoomStore
 from app.store.sessions import SessionStore
+from app.tutor.setup import local_media, open_tutor
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +113,20 @@ def create_app(settings: Settings | None = None) -> HoloApp:
         presence = asyncio.create_task(Presence(services).run(), name="presence")
         log.info("replica %s started (store: %s)", replica_id, "redis" if settings.redis_url else "embedded")
         try:
-            yield {"services": services}
+            async with open_tutor(
+                settings,
+                redis=redis,
+                http=http,
+                emitter=sio,
+                metrics=metrics,
+                catalogue=catalogue,
+                rooms=services.rooms,
+                messages=services.messages,
+                consumer=replica_id,
+                local=media,
+            ) as tutor:
+                services.tutor = tutor
+                yield {"services": services}
         finally:
             presence.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -134,6 +149,9 @@ def create_app(settings: Settings | None = None) -> HoloApp:
         *ice.routes,
     ]
     routes += openapi_routes(list(routes), __version__)
+    media = local_media(settings)
+    if media is not None:
+        routes.append(media_route(media))
     routes += frontend_routes(settings)
     middleware = [
         Middleware(RequestContextMiddleware, metrics=metrics),

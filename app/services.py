@@ -21,6 +21,7 @@ from app.store.redis import Redis
 from app.store.replicas import ReplicaRegistry
 from app.store.rooms import RoomStore
 from app.store.sessions import SessionStore
+from app.tutor.service import Tutor
 
 
 @dataclass
@@ -45,3 +46,5 @@ class Services:
     replicas: ReplicaRegistry
     limiter: RateLimiter
     lifecycle: Lifecycle = field(default_factory=Lifecycle)
+    # Set by the lifespan once providers and storage are open.
+    tutor: Tutor | None = None

@@ -254,11 +254,16 @@ class RealtimeEvents:
         # Stored first, then broadcast to the others; a retried client_id is broadcast again
         # (clients drop ids they have) in case the first broadcast was what failed.
         await self.sio.emit("message", out, room=p.room_id, skip_sid=sid)
+        if _new and self.s.tutor is not None:
+            # Stops the reply in flight (barge-in) and queues the answer to this one.
+            await self.s.tutor.on_learner_message(p.room_id, stored)
         return {"message": out}
 
     async def stop(self, sid: str, client: Client, p: schemas.Stop) -> Ack:
         await self._require_member(p.room_id, sid, client)
-        raise EventError("no_reply", "The tutor is not replying right now.")
+        if self.s.tutor is not None:
+            await self.s.tutor.stop(p.room_id, p.reply_id)
+        return {}
 
     # -- shutdown ---------------------------------------------------------------------------
 

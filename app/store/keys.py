@@ -93,3 +93,45 @@ def socketio_channel() -> str:
 def active_rooms() -> str:
     """Sorted set: room ids of rooms not yet ended, scored by creation time (for the gauge)."""
     return f"{PREFIX}rooms:active"
+
+
+# -- the tutor (app/tutor) ------------------------------------------------------------------------
+
+TUTOR_GROUP = "tutor"  # the consumer group every replica reads reply jobs in
+TUTOR_JOBS_MAXLEN = 10_000  # the stream is trimmed (approximately) to this many entries
+TUTOR_ATTEMPTS_TTL = 3600
+
+
+def tutor_jobs() -> str:
+    """Stream: one entry per learner message to answer, read by the replicas' consumer group."""
+    return f"{PREFIX}tutor:jobs"
+
+
+def tutor_attempts(message_id: str) -> str:
+    """Counter: how many times a reply job was started (a job that keeps failing is dropped)."""
+    return f"{PREFIX}tutor:attempts:{message_id}"
+
+
+TUTOR_CONTROL_MAXLEN = 1000
+
+
+def tutor_control() -> str:
+    """Stream: barge-in requests, read by every replica (plain XREAD, no group)."""
+    return f"{PREFIX}tutor:control"
+
+
+def room_turn(room_id: str) -> str:
+    """String: the id of the learner message the tutor should answer now ("" after a stop)."""
+    return f"{PREFIX}room:{{{room_id}}}:turn"
+
+
+def room_notice(room_id: str, code: str) -> str:
+    """String: set once a notice (like "voice off: budget") was sent to the room."""
+    return f"{PREFIX}room:{{{room_id}}}:notice:{code}"
+
+
+def usage(period: str) -> str:
+    """Hash: provider usage in one period ("month:2026-11" or "day:2026-11-29"); fields
+    ``llm:{provider}:{model}:{prompt|completion}``, ``tts:{provider}:{characters|billed}`` and
+    the budget totals ``llm_tokens`` and ``tts_billed``."""
+    return f"{PREFIX}usage:{period}"

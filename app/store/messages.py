@@ -7,6 +7,7 @@ time instead of storing it again.
 
 from __future__ import annotations
 
+import builtins
 import time
 import uuid
 
@@ -43,6 +44,11 @@ class ConversationFull(Exception):
     pass
 
 
+def _dedupe_key(user_id: str | None, client_id: str) -> str:
+    # Idempotency is per sender: another user's client_id can never return their message.
+    return f"{user_id}:{client_id}"
+
+
 def _with_seq(raw: str, seq: int) -> Message:
     return Message.model_validate_json(raw).model_copy(update={"seq": seq})
 
@@ -76,8 +82,7 @@ class MessageStore:
             reply_to=reply_to,
             metadata=metadata,
         )
-        # Idempotency is per sender: another user's client_id can never return their message.
-        dedupe_key = f"{sender.user_id}:{client_id}" if client_id else ""
+        dedupe_key = _dedupe_key(sender.user_id, client_id) if client_id else ""
         raw = await self._append(
             keys=[
                 keys.room_messages(room_id),
@@ -100,12 +105,23 @@ class MessageStore:
             return _with_seq(raw[2], int(raw[1])), False
         return message.model_copy(update={"seq": int(raw[1])}), True
 
-    async def list(self, room_id: str, *, after: int = 0, limit: int = 200) -> list[Message]:
+    async def has_client_id(self, room_id: str, user_id: str | None, client_id: str) -> bool:
+        """Whether a message with this sender's ``client_id`` is stored (the tutor's reply to a
+        learner message uses one, so a reply taken over after a crash is not sent twice)."""
+        return bool(
+            await self._redis.hexists(
+                keys.room_client_ids(room_id), _dedupe_key(user_id, client_id)
+            )
+        )
+
+    async def list(
+        self, room_id: str, *, after: int = 0, limit: int = 200
+    ) -> builtins.list[Message]:
         """Messages with seq > after, oldest first, at most ``limit``."""
         raws = await self._redis.lrange(keys.room_messages(room_id), after, after + limit - 1)
         return [_with_seq(raw, after + i + 1) for i, raw in enumerate(raws)]
 
-    async def recent(self, room_id: str, *, limit: int = 50) -> list[Message]:
+    async def recent(self, room_id: str, *, limit: int = 50) -> builtins.list[Message]:
         total = await self._redis.llen(keys.room_messages(room_id))
         return await self.list(room_id, after=max(0, total - limit), limit=limit)
 

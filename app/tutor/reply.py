@@ -1,0 +1,345 @@
+"""One reply: the model's stream to the room as ``ai-delta``, each sentence to ``ai-audio``, the
+stored message as ``ai-done``.
+
+    stream (LLM) ─► batcher ─► ai-delta              (every ~50 ms or at a sentence end)
+                 └► splitter ─► speaker ─► ai-audio   (TTS at once, stored, announced in order)
+    end ─► message stored (text, audio URLs) ─► ai-done
+
+Barge-in sets ``stop_requested``: the stream and the speech in flight are cancelled, and what is
+kept is exactly what the room was sent. A provider error before any text gives ``ai-error``; one
+after some text keeps that text (stored, ``ai-error`` then ``ai-done``). Voice problems never
+fail a reply: it goes on as text with a ``notice``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Sequence
+from contextlib import aclosing
+from dataclasses import dataclass, field
+
+from app.catalogue import Companion
+from app.config import Settings
+from app.models import Message, Sender
+from app.observability.metrics import Metrics
+from app.providers.errors import ProviderError
+from app.providers.llm import LLM, ChatMessage, TextDelta, UsageReport
+from app.providers.llm.base import estimate_tokens
+from app.providers.storage import Storage
+from app.providers.tts import TTS
+from app.providers.tts.factory import voice_for
+from app.store import keys
+from app.store.messages import ConversationClosed, MessageStore
+from app.store.redis import Redis
+from app.tutor.batcher import DeltaBatcher
+from app.tutor.events import AiAudio, AiDelta, AiDone, AiError, Emitter, Notice, RoomEvents
+from app.tutor.prompt import build_prompt, persona_of
+from app.tutor.sentences import SentenceSplitter
+from app.tutor.speaker import UNBILLED_ENGINES, OffReason, Speaker
+from app.tutor.usage import Budget, UsageStore
+
+log = logging.getLogger(__name__)
+
+ERROR_MESSAGES = {
+    "timeout": "The tutor took too long to answer. Please ask again.",
+    "rate_limited": "The tutor is very busy right now. Please ask again in a moment.",
+    "upstream_error": "The tutor's AI service is unavailable right now. Please try again shortly.",
+    "rejected": "The tutor's AI service refused the request; this is a problem on our side.",
+    "bad_response": "The tutor's AI service sent an answer we could not read. Please ask again.",
+    "stream_failed": "The tutor's answer was cut off. Ask again to continue.",
+}
+NOTICES: dict[OffReason, str] = {
+    "voice_budget": "Voice is off for now: this month's speech budget is nearly used up. "
+    "The tutor keeps answering in text.",
+    "voice_unavailable": "Voice is unavailable right now; this answer continues as text.",
+    "storage_unavailable": "Audio could not be saved right now; this answer continues as text.",
+}
+LLM_BUDGET_TEXT = (
+    "I've reached this month's limit for AI tutoring, so I can't answer right now. "
+    "Your message is saved; please come back when the limit resets next month."
+)
+
+
+def reply_client_id(message_id: str) -> str:
+    """The idempotency key of the reply to a learner message: it is stored once, whoever
+    (which replica, which attempt) finishes it."""
+    return f"reply:{message_id}"
+
+
+@dataclass(frozen=True)
+class ReplyConfig:
+    delta_interval: float = 0.05
+    context_tokens: int = 3000
+    max_tokens: int = 600
+    storage_timeout: float = 10.0
+    tts_concurrency: int = 3
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ReplyConfig:
+        return cls(
+            delta_interval=settings.tutor_delta_interval_seconds,
+            context_tokens=settings.llm_context_tokens,
+            max_tokens=settings.llm_max_tokens,
+            storage_timeout=settings.storage_timeout_seconds,
+        )
+
+
+@dataclass
+class ReplyDeps:
+    """What every reply of a process shares, built once in the lifespan."""
+
+    config: ReplyConfig
+    emitter: Emitter
+    redis: Redis
+    messages: MessageStore
+    usage: UsageStore
+    budget: Budget
+    metrics: Metrics
+    llm: LLM
+    tts: TTS
+    storage: Storage
+
+
+@dataclass
+class _Outcome:
+    sent: list[str] = field(default_factory=list)
+    received: list[str] = field(default_factory=list)
+    offline: bool = False
+    report: UsageReport | None = None
+    error: ProviderError | None = None
+    llm_budget: bool = False
+    speaker: Speaker | None = None
+
+
+class Reply:
+    def __init__(
+        self,
+        deps: ReplyDeps,
+        *,
+        room_id: str,
+        message_id: str,
+        companion: Companion,
+        received_at: float,
+    ) -> None:
+        self.deps = deps
+        self.room_id = room_id
+        self.message_id = message_id
+        self.companion = companion
+        self.received_at = received_at  # when the learner's message was stored (wall clock)
+        self.reply_id = uuid.uuid4().hex
+        self.stop_requested = asyncio.Event()
+        self._room = RoomEvents(deps.emitter, room_id)
+        self._out = _Outcome(offline=deps.llm.offline)
+        self._first_audio = True
+
+    async def run(self, conversation: Sequence[Message]) -> Message | None:
+        """Reply to the last message of ``conversation``; returns the stored reply, if any (None
+        when stopped before anything was sent, after an error with no text, or when another
+        attempt stored it first)."""
+        work = asyncio.create_task(self._produce(conversation), name=f"reply-{self.reply_id}")
+        stop = asyncio.create_task(self.stop_requested.wait())
+        try:
+            await asyncio.wait((work, stop), return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            work.cancel()
+            stop.cancel()
+            raise
+        stop.cancel()
+        interrupted = not work.done()
+        if interrupted:
+            work.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await work
+        else:
+            work.result()
+        return await self._finish(conversation, interrupted=interrupted)
+
+    # -- streaming --------------------------------------------------------------------------
+
+    async def _produce(self, conversation: Sequence[Message]) -> None:
+        d, out = self.deps, self._out
+        usage = await d.usage.month()
+        if d.budget.llm_exhausted(usage):
+            out.llm_budget = True
+            return
+        allowance = d.budget.voice_allowance(usage, billed=d.tts.provider not in UNBILLED_ENGINES)
+        speaker = out.speaker = Speaker(
+            tts=d.tts,
+            storage=d.storage,
+            voice=voice_for(
+                d.tts, voice_id=self.companion.voice_id, espeak_voice=self.companion.espeak_voice
+            ),
+            key_prefix=f"{self.room_id}/{self.reply_id}",
+            allowance=allowance,
+            announce=self._announce,
+            record=self._record_speech,
+            switched_off=self._voice_off,
+            concurrency=d.config.tts_concurrency,
+            storage_timeout=d.config.storage_timeout,
+        )
+        prompt = build_prompt(self.companion, conversation, budget_tokens=d.config.context_tokens)
+        events: asyncio.Queue[TextDelta | UsageReport | Exception | None] = asyncio.Queue()
+        reader = asyncio.create_task(self._read(prompt, events))
+        batcher = DeltaBatcher(d.config.delta_interval)
+        splitter = SentenceSplitter()
+        try:
+            while True:
+                deadline = batcher.deadline()
+                try:
+                    timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+                    event = await asyncio.wait_for(events.get(), timeout)
+                except TimeoutError:
+                    await self._send(batcher.take())
+                    continue
+                if event is None:
+                    break
+                if isinstance(event, Exception):
+                    raise event
+                if isinstance(event, UsageReport):
+                    out.report = event
+                    await d.usage.record_llm(event)
+                    continue
+                out.offline = out.offline or event.offline
+                out.received.append(event.text)
+                if batch := batcher.add(event.text):
+                    await self._send(batch)
+                for sentence in splitter.feed(event.text):
+                    await speaker.say(sentence)
+            await self._send(batcher.take())
+            if tail := splitter.flush():
+                await speaker.say(tail)
+            await speaker.finish()
+        except ProviderError as exc:
+            out.error = exc
+            d.metrics.errors.labels("llm", exc.code).inc()
+            log.warning("reply %s: %s", self.reply_id, exc)
+            await self._send(batcher.take())
+            await speaker.finish()
+        finally:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
+            await speaker.cancel()
+
+    async def _read(
+        self,
+        prompt: list[ChatMessage],
+        events: asyncio.Queue[TextDelta | UsageReport | Exception | None],
+    ) -> None:
+        stream = self.deps.llm.stream(
+            prompt, persona=persona_of(self.companion), max_tokens=self.deps.config.max_tokens
+        )
+        try:
+            async with aclosing(stream):
+                async for event in stream:
+                    await events.put(event)
+        except Exception as exc:
+            await events.put(exc)
+            return
+        await events.put(None)
+
+    async def _send(self, text: str) -> None:
+        if text:
+            self._out.sent.append(text)
+            await self._room.delta(
+                AiDelta(reply_id=self.reply_id, reply_to=self.message_id, text=text)
+            )
+
+    async def _announce(self, seq: int, url: str, sentence: str) -> None:
+        if self._first_audio:
+            self._first_audio = False
+            self.deps.metrics.reply_first_audio.observe(max(0.0, time.time() - self.received_at))
+        await self._room.audio(AiAudio(reply_id=self.reply_id, seq=seq, url=url, text=sentence))
+
+    async def _record_speech(self, provider: str, characters: int, billed: int) -> None:
+        await self.deps.usage.record_tts(provider, characters=characters, billed=billed)
+
+    async def _voice_off(self, reason: OffReason, error: Exception | None) -> None:
+        component = "storage" if reason == "storage_unavailable" else "tts"
+        code = getattr(error, "code", reason) if error is not None else reason
+        if reason != "voice_budget":
+            self.deps.metrics.errors.labels(component, code).inc()
+            log.warning("reply %s: voice off (%s): %s", self.reply_id, reason, error)
+        elif not await self.deps.redis.set(
+            keys.room_notice(self.room_id, reason), "1", nx=True, ex=keys.ROOM_TTL
+        ):
+            return  # the room already knows why voice is off
+        await self._room.notice(Notice(code=reason, message=NOTICES[reason]))
+
+    # -- the end ----------------------------------------------------------------------------
+
+    async def _finish(
+        self, conversation: Sequence[Message], *, interrupted: bool
+    ) -> Message | None:
+        d, out = self.deps, self._out
+        if out.llm_budget:
+            await self._room.notice(Notice(code="llm_budget", message=LLM_BUDGET_TEXT))
+            return await self._store(LLM_BUDGET_TEXT, {"budget": "llm"})
+        if out.report is None and out.received:
+            # Stopped mid-stream: the provider never sent its count; estimate what it billed.
+            await d.usage.record_llm(
+                UsageReport(
+                    provider=d.llm.provider,
+                    model=d.llm.model,
+                    prompt_tokens=sum(estimate_tokens(m.text) for m in conversation),
+                    completion_tokens=estimate_tokens("".join(out.received)),
+                    estimated=True,
+                    offline=out.offline,
+                    duration_seconds=0,
+                )
+            )
+        text = "".join(out.sent)
+        error = out.error
+        if error is not None:
+            await self._room.error(
+                AiError(
+                    code=error.code,
+                    message=ERROR_MESSAGES.get(error.code, ERROR_MESSAGES["upstream_error"]),
+                    reply_id=self.reply_id,
+                )
+            )
+        if not text.strip():
+            return None
+        metadata: dict[str, str | bool | int | float] = {
+            "reply_id": self.reply_id,
+            "offline": out.offline,
+        }
+        if interrupted:
+            metadata["interrupted"] = True
+        if error is not None:
+            metadata["error"] = error.code
+        speaker = out.speaker
+        if speaker is not None and speaker.off_reason is not None:
+            metadata["voice_off"] = speaker.off_reason
+        return await self._store(text, metadata, speaker.urls if speaker else [])
+
+    async def _store(
+        self,
+        text: str,
+        metadata: dict[str, str | bool | int | float],
+        urls: list[str] | None = None,
+    ) -> Message | None:
+        try:
+            stored, new = await self.deps.messages.append(
+                self.room_id,
+                Sender(kind="ai", display_name=self.companion.name),
+                text,
+                client_id=reply_client_id(self.message_id),
+                audio_urls=urls or None,
+                reply_to=self.message_id,
+                metadata=metadata,
+            )
+        except ConversationClosed:
+            return None
+        if not new:
+            return None  # another attempt finished this reply first: it sent ai-done
+        await self._room.done(
+            AiDone(
+                reply_id=self.reply_id, message=stored.model_dump(mode="json", exclude_none=True)
+            )
+        )
+        return stored

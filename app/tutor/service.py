@@ -1,0 +1,224 @@
+"""The tutor of one replica: takes reply jobs, runs replies, and stops them on barge-in.
+
+Barge-in works across replicas: the learner may be on replica B while A runs the reply. A stop
+(or a new learner message) first moves the room's *turn* (the learner message the tutor should
+answer now), then posts a control entry every replica reads. A reply registers itself before it
+checks the turn, so either it sees the new turn or the control entry finds it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from app.catalogue import Catalogue
+from app.models import Message
+from app.store import keys
+from app.store.redis import UNAVAILABLE_ERRORS, Redis
+from app.store.rooms import RoomStore
+from app.tutor.events import AiError, RoomEvents
+from app.tutor.jobs import Job, ReplyJobs
+from app.tutor.reply import Reply, ReplyDeps, reply_client_id
+
+log = logging.getLogger(__name__)
+
+# A job that was started this many times without finishing (its replica died each time) is
+# answered with an error instead of being tried again.
+MAX_ATTEMPTS = 3
+CONVERSATION_WINDOW = 200
+BLOCK_MS = 1000
+
+
+class Control(BaseModel):
+    """A barge-in request: stop the room's replies (or one reply), except one to ``keep``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    room_id: str
+    reply_id: str | None = None
+    keep: str | None = None
+
+
+@dataclass
+class _Running:
+    job: Job
+    reply: Reply | None = None
+
+
+class Tutor:
+    def __init__(
+        self,
+        deps: ReplyDeps,
+        *,
+        jobs: ReplyJobs,
+        rooms: RoomStore,
+        catalogue: Catalogue,
+        max_replies: int,
+        claim_timeout: float,
+    ) -> None:
+        self.deps = deps
+        self._redis: Redis = deps.redis
+        self._jobs = jobs
+        self._rooms = rooms
+        self._catalogue = catalogue
+        self._max = max_replies
+        self._claim_timeout = claim_timeout
+        self._running: dict[str, _Running] = {}  # by stream entry id
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._freed = asyncio.Event()
+
+    # -- called by the realtime layer -------------------------------------------------------
+
+    async def on_learner_message(self, room_id: str, message: Message) -> None:
+        """A new learner message: it is now the turn to answer, anything in flight stops."""
+        await self._redis.set(keys.room_turn(room_id), message.id, ex=keys.ROOM_TTL)
+        await self._control(Control(room_id=room_id, keep=message.id))
+        await self._jobs.enqueue(room_id, message.id, message.ts)
+
+    async def stop(self, room_id: str, reply_id: str | None = None) -> None:
+        if reply_id is None:
+            # Also a reply that is queued and not started yet.
+            await self._redis.set(keys.room_turn(room_id), "", ex=keys.ROOM_TTL)
+        await self._control(Control(room_id=room_id, reply_id=reply_id))
+
+    async def _control(self, control: Control) -> None:
+        self._apply(control)  # this replica at once; the others through the stream
+        entry: dict[Any, Any] = {"control": control.model_dump_json()}
+        await self._redis.xadd(
+            keys.tutor_control(),
+            entry,
+            maxlen=keys.TUTOR_CONTROL_MAXLEN,
+            approximate=True,
+        )
+
+    def _apply(self, control: Control) -> None:
+        for running in self._running.values():
+            reply = running.reply
+            if reply is None or running.job.room_id != control.room_id:
+                continue
+            if control.reply_id not in (None, reply.reply_id) or control.keep == reply.message_id:
+                continue
+            reply.stop_requested.set()
+
+    # -- the worker -------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self._forever(self._consume, "consume"))
+                group.create_task(self._forever(self._reclaim, "reclaim"))
+                group.create_task(self._forever(self._keep_alive, "keep-alive"))
+                group.create_task(self._forever(self._listen, "control"))
+        finally:
+            for task in list(self._tasks):
+                task.cancel()
+            for task in list(self._tasks):
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    async def _forever(self, loop: Callable[[], Awaitable[None]], name: str) -> None:
+        backoff = 0.1
+        while True:
+            try:
+                await loop()
+                backoff = 0.1
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                level = logging.WARNING if isinstance(exc, UNAVAILABLE_ERRORS) else logging.ERROR
+                log.log(level, "tutor %s loop failed (%r); again in %.1fs", name, exc, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    async def _consume(self) -> None:
+        await self._jobs.ensure_group()
+        while True:
+            while len(self._running) >= self._max:
+                self._freed.clear()
+                await self._freed.wait()
+            for job in await self._jobs.read(self._max - len(self._running), block_ms=BLOCK_MS):
+                self._start(job)
+
+    async def _reclaim(self) -> None:
+        while True:
+            await asyncio.sleep(self._claim_timeout / 2)
+            free = self._max - len(self._running)
+            if free > 0:
+                for job in await self._jobs.reclaim(free):
+                    self._start(job)
+
+    async def _keep_alive(self) -> None:
+        while True:
+            await asyncio.sleep(self._claim_timeout / 3)
+            await self._jobs.keep(list(self._running))
+
+    async def _listen(self) -> None:
+        last = "$"
+        while True:
+            answer: Any = await self._redis.xread({keys.tutor_control(): last}, block=BLOCK_MS)
+            for _stream, entries in answer or []:
+                for entry_id, fields in entries:
+                    last = entry_id
+                    try:
+                        self._apply(Control.model_validate_json(fields.get("control", "")))
+                    except ValidationError:
+                        log.warning("ignoring malformed tutor control entry %s", entry_id)
+
+    def _start(self, job: Job) -> None:
+        if job.entry_id in self._running:
+            return  # our own job, reclaimed because a keep-alive came late
+        self._running[job.entry_id] = _Running(job)
+        task = asyncio.create_task(self._handle(job), name=f"job-{job.message_id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _handle(self, job: Job) -> None:
+        try:
+            if await self._answer(job):
+                await self._jobs.done(job.entry_id)
+        except Exception:
+            # Not acknowledged: after claim_timeout a replica tries again (MAX_ATTEMPTS in all).
+            log.exception("reply to %s failed", job.message_id)
+            self.deps.metrics.errors.labels("tutor", "internal").inc()
+        finally:
+            self._running.pop(job.entry_id, None)
+            self._freed.set()
+
+    async def _answer(self, job: Job) -> bool:
+        """Runs the reply; True when the job is finished (answered, or nothing to answer)."""
+        room_events = RoomEvents(self.deps.emitter, job.room_id)
+        if await self._jobs.attempt(job) > MAX_ATTEMPTS:
+            await room_events.error(
+                AiError(code="reply_failed", message="The tutor could not answer that message.")
+            )
+            return True
+        room = await self._rooms.get(job.room_id)
+        companion = self._catalogue.get(room.companion_id) if room else None
+        if room is None or room.status != "active" or companion is None:
+            return True
+        if await self.deps.messages.has_client_id(
+            job.room_id, None, reply_client_id(job.message_id)
+        ):
+            return True  # answered already (by a replica that died before acknowledging)
+        reply = Reply(
+            self.deps,
+            room_id=job.room_id,
+            message_id=job.message_id,
+            companion=companion,
+            received_at=job.received_at,
+        )
+        self._running[job.entry_id].reply = reply  # registered first, then the turn is read
+        if await self._redis.get(keys.room_turn(job.room_id)) != job.message_id:
+            return True  # stopped, or the learner has said something newer
+        conversation = await self.deps.messages.recent(job.room_id, limit=CONVERSATION_WINDOW)
+        ids = [m.id for m in conversation]
+        if job.message_id not in ids:
+            return True
+        await reply.run(conversation[: ids.index(job.message_id) + 1])
+        return True

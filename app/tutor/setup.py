@@ -1,0 +1,126 @@
+"""Building the tutor for the app's lifespan: providers, storage and the worker, once a process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import httpx
+
+from app.catalogue import Catalogue
+from app.config import Settings
+from app.observability.metrics import Metrics
+from app.providers.llm import LLMTimeouts
+from app.providers.llm.factory import build_llm
+from app.providers.retry import RetryPolicy
+from app.providers.storage.factory import open_storage
+from app.providers.storage.local import LocalStorage
+from app.providers.tts import TTSTimeouts
+from app.providers.tts.factory import build_tts
+from app.store.messages import MessageStore
+from app.store.redis import Redis
+from app.store.rooms import RoomStore
+from app.tutor.events import Emitter
+from app.tutor.jobs import ReplyJobs
+from app.tutor.observer import MetricsObserver
+from app.tutor.reply import ReplyConfig, ReplyDeps
+from app.tutor.service import Tutor
+from app.tutor.usage import Budget, UsageStore
+
+
+def local_media(settings: Settings) -> LocalStorage | None:
+    """The local media directory when no bucket is set (its route is mounted by the app)."""
+    if settings.s3_bucket:
+        return None
+    return LocalStorage(
+        settings.media_dir,
+        secret=settings.media_signing_key,
+        url_ttl_seconds=settings.media_url_ttl_seconds,
+    )
+
+
+@contextlib.asynccontextmanager
+async def open_tutor(
+    settings: Settings,
+    *,
+    redis: Redis,
+    http: httpx.AsyncClient,
+    emitter: Emitter,
+    metrics: Metrics,
+    catalogue: Catalogue,
+    rooms: RoomStore,
+    messages: MessageStore,
+    consumer: str,
+    local: LocalStorage | None,
+) -> AsyncIterator[Tutor]:
+    observer = MetricsObserver(metrics)
+    llm = build_llm(
+        http,
+        base_url=settings.llm_base_url,
+        model=settings.llm_model,
+        api_key=settings.llm_api_key.get_secret_value() if settings.llm_api_key else None,
+        timeouts=LLMTimeouts(
+            connect=settings.provider_connect_timeout_seconds,
+            first_token=settings.llm_first_token_timeout_seconds,
+            between_chunks=settings.llm_chunk_timeout_seconds,
+        ),
+        retry=RetryPolicy(attempts=settings.llm_max_attempts),
+        observer=observer,
+    )
+    key = settings.elevenlabs_api_key
+    tts = build_tts(
+        settings.effective_tts_provider.value,
+        http,
+        elevenlabs_api_key=key.get_secret_value() if key else None,
+        elevenlabs_base_url=settings.elevenlabs_base_url,
+        elevenlabs_model=settings.elevenlabs_model,
+        timeouts=TTSTimeouts(
+            connect=settings.provider_connect_timeout_seconds,
+            first_byte=settings.tts_first_byte_timeout_seconds,
+            between_chunks=settings.tts_chunk_timeout_seconds,
+        ),
+        retry=RetryPolicy(attempts=settings.tts_max_attempts),
+        observer=observer,
+    )
+    async with open_storage(
+        s3_bucket=settings.s3_bucket,
+        s3_region=settings.s3_region,
+        s3_endpoint_url=settings.s3_endpoint_url,
+        s3_prefix=settings.s3_prefix,
+        url_ttl_seconds=settings.media_url_ttl_seconds,
+        local=local,
+    ) as storage:
+        deps = ReplyDeps(
+            config=ReplyConfig.from_settings(settings),
+            emitter=emitter,
+            redis=redis,
+            messages=messages,
+            usage=UsageStore(redis, metrics),
+            budget=Budget(
+                llm_tokens=settings.llm_token_budget,
+                tts_characters=settings.tts_char_budget,
+                tts_threshold=settings.tts_budget_threshold,
+            ),
+            metrics=metrics,
+            llm=llm,
+            tts=tts,
+            storage=storage,
+        )
+        tutor = Tutor(
+            deps,
+            jobs=ReplyJobs(
+                redis, consumer=consumer, claim_timeout=settings.tutor_claim_timeout_seconds
+            ),
+            rooms=rooms,
+            catalogue=catalogue,
+            max_replies=settings.tutor_max_replies,
+            claim_timeout=settings.tutor_claim_timeout_seconds,
+        )
+        worker = asyncio.create_task(tutor.run(), name="tutor")
+        try:
+            yield tutor
+        finally:
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
