@@ -69,6 +69,7 @@ export interface Message {
   client_id?: string | null;
   audio_urls?: string[] | null;
   reply_to?: string | null;
+  metadata?: Record<string, string | number | boolean> | null;
 }
 
 export interface SessionRecord {
@@ -111,10 +112,14 @@ export interface Notice {
   code: string;
   message: string;
   session_id?: string;
+  reply_id?: string | null;
 }
 
 export interface AiDelta {
   reply_id: string;
+  /** The learner message being answered: a reply taken over by another replica after a crash
+   * starts again under a new reply_id with the same reply_to, replacing the partial text. */
+  reply_to?: string;
   text: string;
 }
 

@@ -47,6 +47,7 @@ export function ChatPanel(p: Props) {
           >
             <span className="who">{m.sender.user_id === p.myUserId ? "You" : m.sender.display_name}</span>
             <span className="text">{m.text}</span>
+            {m.metadata?.interrupted === true && <span className="meta">(stopped)</span>}
           </li>
         ))}
         {p.pending.map((m) => (

@@ -26,13 +26,18 @@ export function useConversation(
     const onMessage = (m: Message) => {
       if (m.room_id === roomId) dispatch({ type: "messages", messages: [m] });
     };
-    const onDelta = (d: AiDelta) => dispatch({ type: "delta", reply_id: d.reply_id, text: d.text });
+    const onDelta = (d: AiDelta) => dispatch({ type: "delta", reply_id: d.reply_id, reply_to: d.reply_to, text: d.text });
     const onDone = (d: AiDone) =>
       dispatch({ type: "done", reply_id: d.reply_id, message: d.message ?? null });
+    // An error ends the stream; if some text was sent, ai-done follows with it.
+    const onError = (e: { reply_id?: string | null }) =>
+      dispatch({ type: "stopped", reply_id: e.reply_id ?? undefined });
     socket.on("message", onMessage);
     socket.on("ai-delta", onDelta);
     socket.on("ai-done", onDone);
+    socket.on("ai-error", onError);
     return () => {
+      socket.off("ai-error", onError);
       socket.off("message", onMessage);
       socket.off("ai-delta", onDelta);
       socket.off("ai-done", onDone);

@@ -12,6 +12,7 @@ export interface PendingMessage {
 
 export interface Draft {
   reply_id: string;
+  reply_to?: string;
   text: string;
   stopped: boolean;
 }
@@ -26,7 +27,7 @@ export type ConversationAction =
   | { type: "messages"; messages: Message[] }
   | { type: "sending"; client_id: string; text: string }
   | { type: "failed"; client_id: string; error: string }
-  | { type: "delta"; reply_id: string; text: string }
+  | { type: "delta"; reply_id: string; reply_to?: string; text: string }
   | { type: "done"; reply_id: string; message: Message | null }
   | { type: "stopped"; reply_id?: string }
   | { type: "reset" };
@@ -51,12 +52,17 @@ export function conversationReducer(
   switch (action.type) {
     case "messages": {
       const arrived = new Set(action.messages.map((m) => m.client_id).filter(Boolean));
-      // A tutor message whose reply we were streaming replaces the draft.
-      const replies = new Set(action.messages.flatMap((m) => [m.id, m.reply_to ?? ""]));
+      // A stored tutor message replaces the draft of its reply (same reply_id, or the same
+      // learner message answered).
+      const ai = action.messages.filter((m) => m.sender.kind === "ai");
+      const replyIds = new Set(ai.map((m) => String(m.metadata?.reply_id ?? m.id)));
+      const answered = new Set(ai.map((m) => m.reply_to).filter(Boolean));
       return {
         messages: upsert(state.messages, action.messages),
         pending: state.pending.filter((p) => !arrived.has(p.client_id)),
-        drafts: state.drafts.filter((d) => !replies.has(d.reply_id)),
+        drafts: state.drafts.filter(
+          (d) => !replyIds.has(d.reply_id) && !(d.reply_to && answered.has(d.reply_to)),
+        ),
       };
     }
     case "sending": {
@@ -76,13 +82,22 @@ export function conversationReducer(
     case "delta": {
       const draft = state.drafts.find((d) => d.reply_id === action.reply_id);
       if (draft?.stopped) return state;
-      if (state.messages.some((m) => m.id === action.reply_id)) return state;
-      const drafts = draft
-        ? state.drafts.map((d) =>
-            d.reply_id === action.reply_id ? { ...d, text: d.text + action.text } : d,
-          )
-        : [...state.drafts, { reply_id: action.reply_id, text: action.text, stopped: false }];
-      return { ...state, drafts };
+      if (state.messages.some((m) => m.metadata?.reply_id === action.reply_id)) return state;
+      if (draft) {
+        const drafts = state.drafts.map((d) =>
+          d.reply_id === action.reply_id ? { ...d, text: d.text + action.text } : d,
+        );
+        return { ...state, drafts };
+      }
+      // A new reply to the same learner message (taken over after a crash) restarts the text.
+      const others = state.drafts.filter((d) => !action.reply_to || d.reply_to !== action.reply_to);
+      const fresh: Draft = {
+        reply_id: action.reply_id,
+        reply_to: action.reply_to,
+        text: action.text,
+        stopped: false,
+      };
+      return { ...state, drafts: [...others, fresh] };
     }
     case "done": {
       const drafts = state.drafts.filter((d) => d.reply_id !== action.reply_id);

@@ -10,9 +10,10 @@ export interface VoiceClip {
 }
 
 export interface Player {
-  /** Resolves when the clip has finished (or failed to load: it is skipped); rejects with a
-   * NotAllowedError DOMException when the browser blocks autoplay. */
-  play(url: string): Promise<void>;
+  /** Resolves when the clip is over: true if it played to its end, false if it was stopped or
+   * could not load (it is skipped); rejects with a NotAllowedError DOMException when the
+   * browser blocks autoplay. */
+  play(url: string): Promise<boolean>;
   /** Stop the current clip; its play() promise resolves. */
   stop(): void;
 }
@@ -142,12 +143,10 @@ export class VoiceQueue {
     this.emit();
     // play() is called synchronously here, so resume() inside a click counts as a user gesture.
     this.player.play(clip.url).then(
-      () => {
+      (completed) => {
         this.current = null;
-        if (!this.stopped.has(clip.reply_id)) {
-          this.played += 1;
-          this.nextSeq.set(clip.reply_id, clip.seq + 1);
-        }
+        if (completed) this.played += 1;
+        this.nextSeq.set(clip.reply_id, clip.seq + 1);
         this.pump();
       },
       (error: unknown) => {
@@ -172,38 +171,43 @@ export class VoiceQueue {
 
 /** The real player: one <audio> element, reused. */
 export class AudioElementPlayer implements Player {
-  private finish: (() => void) | null = null;
+  private finish: ((completed: boolean) => void) | null = null;
 
   constructor(readonly element: HTMLAudioElement = new Audio()) {
     element.preload = "auto";
   }
 
-  play(url: string): Promise<void> {
-    this.finish?.();
+  play(url: string): Promise<boolean> {
+    this.finish?.(false);
     const el = this.element;
-    return new Promise<void>((resolve, reject) => {
-      const done = () => {
-        el.removeEventListener("ended", done);
-        el.removeEventListener("error", done);
+    return new Promise<boolean>((resolve, reject) => {
+      const ended = () => done(true);
+      const failed = () => done(false);
+      const done = (completed: boolean) => {
+        el.removeEventListener("ended", ended);
+        el.removeEventListener("error", failed);
         if (this.finish === done) this.finish = null;
-        resolve();
+        resolve(completed);
       };
       this.finish = done;
-      el.addEventListener("ended", done);
-      el.addEventListener("error", done);
+      el.addEventListener("ended", ended);
+      el.addEventListener("error", failed);
       el.src = url;
       el.play().catch((error: unknown) => {
-        el.removeEventListener("ended", done);
-        el.removeEventListener("error", done);
-        if (this.finish === done) this.finish = null;
-        if ((error as DOMException).name === "NotAllowedError") reject(error);
-        else resolve();
+        if ((error as DOMException).name === "NotAllowedError") {
+          el.removeEventListener("ended", ended);
+          el.removeEventListener("error", failed);
+          if (this.finish === done) this.finish = null;
+          reject(error);
+        } else {
+          done(false);
+        }
       });
     });
   }
 
   stop(): void {
     this.element.pause();
-    this.finish?.();
+    this.finish?.(false);
   }
 }

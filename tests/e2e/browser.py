@@ -1,0 +1,91 @@
+"""Driving Debian's Chromium with Playwright for the web app: launch flags (design.md §9), a
+hook that records every RTCPeerConnection a page makes, and getStats() reads over them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from playwright.async_api import Page
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts" / "e2e"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    # getDisplayMedia() picks a screen without a picker.
+    "--auto-select-desktop-capture-source=Entire screen",
+]
+
+# Runs before the app's own scripts on every page: keeps a list of the page's peer connections
+# (the app itself exposes nothing for tests) and reads their stats.
+INIT_SCRIPT = """
+(() => {
+  const Native = window.RTCPeerConnection;
+  window.__pcs = [];
+  window.RTCPeerConnection = class extends Native {
+    constructor(...args) { super(...args); window.__pcs.push(this); }
+  };
+  const live = () => window.__pcs.filter((pc) => pc.connectionState !== "closed");
+  window.__callStats = async () => {
+    const out = { peers: 0, framesDecoded: 0, connected: 0, localType: null, remoteType: null,
+                  sentVideoLabel: null };
+    for (const pc of live()) {
+      out.peers += 1;
+      if (pc.connectionState === "connected") out.connected += 1;
+      const sender = pc.getSenders().find((s) => s.track && s.track.kind === "video");
+      if (sender) out.sentVideoLabel = sender.track.label;
+      const stats = await pc.getStats();
+      const byId = new Map();
+      stats.forEach((r) => byId.set(r.id, r));
+      stats.forEach((r) => {
+        if (r.type === "inbound-rtp" && r.kind === "video") out.framesDecoded += r.framesDecoded || 0;
+        if (r.type === "transport" && r.selectedCandidatePairId) {
+          const pair = byId.get(r.selectedCandidatePairId);
+          if (pair) {
+            out.localType = byId.get(pair.localCandidateId)?.candidateType ?? null;
+            out.remoteType = byId.get(pair.remoteCandidateId)?.candidateType ?? null;
+          }
+        }
+      });
+    }
+    return out;
+  };
+})();
+"""
+
+
+async def call_stats(page: Page) -> dict[str, Any]:
+    stats: dict[str, Any] = await page.evaluate("window.__callStats()")
+    return stats
+
+
+async def wait_frames(page: Page, more_than: int = 0, timeout_ms: int = 20_000) -> dict[str, Any]:
+    """Wait (polling getStats on the page) until a live peer connection has decoded more than
+    `more_than` remote video frames."""
+    await page.wait_for_function(
+        "async (n) => (await window.__callStats()).framesDecoded > n",
+        arg=more_than,
+        polling=100,
+        timeout=timeout_ms,
+    )
+    return await call_stats(page)
+
+
+async def sign_in(page: Page, name: str) -> None:
+    """The first visit asks for a display name."""
+    await page.get_by_label("Your name").fill(name)
+    await page.get_by_role("button", name="Continue").click()
+
+
+async def screenshot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)

@@ -1,0 +1,94 @@
+"""Browser fixtures: the built web app, one Chromium for the session, a fresh context per
+participant (camera and microphone granted)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+
+import pytest
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+
+from tests.conftest import BASE_ENV
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, INIT_SCRIPT, ROOT
+from tests.servers import RedisServer, Replica
+from tests.stubs.elevenlabs import ElevenLabsStub
+from tests.stubs.openai_chat import OpenAIChatStub
+
+# The tutor's stand-ins (OpenAI-compatible chat, ElevenLabs) and moto's S3, as tests/tutor uses.
+from tests.tutor.conftest import s3_endpoint, tutor_chat, tutor_env, tutor_voice
+
+__all__ = ["s3_endpoint", "tutor_chat", "tutor_voice"]
+
+DIST = ROOT / "frontend" / "dist"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def frontend_dist() -> None:
+    """`make test` builds the app before pytest; a bare pytest run builds it here if needed.
+    Replicas serve frontend/dist when it exists as they start, so this runs first."""
+    if (DIST / "index.html").is_file():
+        return
+    if not (ROOT / "frontend" / "node_modules").is_dir() or shutil.which("npm") is None:
+        pytest.skip("frontend/dist is not built (make frontend)")
+    subprocess.run(["npm", "--prefix", str(ROOT / "frontend"), "run", "build"], check=True)
+
+
+@pytest.fixture(scope="session")
+def app_cluster(
+    frontend_dist: None,
+    redis_server: RedisServer,
+    tutor_chat: OpenAIChatStub,
+    tutor_voice: ElevenLabsStub,
+    s3_endpoint: str,
+) -> Iterator[tuple[Replica, Replica]]:
+    """Two replicas on one real Redis, serving the built app, with the tutor wired to the
+    stand-ins: what a learner's browser talks to."""
+    env = {**BASE_ENV, "HOLO_REDIS_URL": redis_server.url}
+    env.update(tutor_env(tutor_chat, tutor_voice, s3_endpoint))
+    a = Replica(name="e2e-a", env=env).start()
+    b = Replica(name="e2e-b", env=env).start()
+    yield a, b
+    a.stop()
+    b.stop()
+
+
+@pytest.fixture
+def chat(tutor_chat: OpenAIChatStub) -> Iterator[OpenAIChatStub]:
+    tutor_chat.reset()
+    yield tutor_chat
+    tutor_chat.reset()
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        await browser.close()
+
+
+NewPage = Callable[..., Awaitable[Page]]
+
+
+@pytest.fixture
+async def new_page(browser: Browser) -> AsyncIterator[NewPage]:
+    """new_page(base_url) -> a page in its own context (its own storage: its own person)."""
+    contexts: list[BrowserContext] = []
+
+    async def make(base_url: str, width: int = 1280, height: int = 860) -> Page:
+        context = await browser.new_context(
+            base_url=base_url,
+            permissions=["camera", "microphone"],
+            viewport={"width": width, "height": height},
+        )
+        await context.add_init_script(INIT_SCRIPT)
+        contexts.append(context)
+        page = await context.new_page()
+        page.set_default_timeout(15_000)
+        return page
+
+    yield make
+    for context in contexts:
+        await context.close()

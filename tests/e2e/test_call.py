@@ -1,0 +1,111 @@
+"""A learner and an invitee in a video call, on two replicas sharing Redis, in real Chromium.
+
+The learner opens the app on replica A and picks a tutor; the invitee follows the invite link on
+replica B. Both decode each other's video (getStats), chat, the learner shares a screen, the
+invitee reloads and the call comes back, and the learner ends the session and reads its history.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+from playwright.async_api import expect
+
+from tests.e2e.browser import call_stats, screenshot, sign_in, wait_frames
+from tests.e2e.conftest import NewPage
+from tests.servers import Replica
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+def on_replica(url: str, replica: Replica) -> str:
+    """The same path on another replica (the invite names the replica that made it)."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, urlsplit(replica.url).netloc, parts.path, parts.query, ""))
+
+
+async def test_two_people_call_chat_share_reload_and_history(
+    app_cluster: tuple[Replica, Replica], new_page: NewPage
+) -> None:
+    a, b = app_cluster
+    learner = await new_page(a.url)
+    await learner.goto("/")
+    await sign_in(learner, "Lena")
+    grid = learner.get_by_test_id("companion-grid")
+    await expect(grid.get_by_role("listitem")).not_to_have_count(0)
+    # Filters narrow the grid; an impossible search shows the empty state.
+    await learner.get_by_label("Search").fill("zzzz-no-such-tutor")
+    await expect(learner.get_by_text("No tutor matches these filters.")).to_be_visible()
+    await learner.get_by_role("button", name="Clear filters").click()
+    await learner.get_by_label("Subject").select_option("mathematics")
+    await expect(grid.get_by_role("button", name="Start a session with Ada")).to_be_visible()
+    await expect(grid.get_by_role("button", name="Start a session with Lucas")).to_have_count(0)
+    await screenshot(learner, "tutor-grid")
+
+    await grid.get_by_role("button", name="Start a session with Ada").click()
+    await expect(learner.get_by_role("heading", name="Session with Ada")).to_be_visible()
+    await expect(learner.get_by_role("status").filter(has_text="Waiting for someone")).to_be_visible()
+    invite = await learner.get_by_label("Invite link for a second person").input_value()
+    assert "/rooms/" in invite and "invite=" in invite
+
+    # The invitee lands straight in the room, through the other replica.
+    invitee = await new_page(b.url)
+    await invitee.goto(on_replica(invite, b))
+    await sign_in(invitee, "Ivan")
+    await expect(invitee.get_by_role("heading", name="Session with Ada")).to_be_visible()
+
+    await wait_frames(learner)
+    await wait_frames(invitee)
+    for page in (learner, invitee):
+        await expect(page.locator("[data-state=connected]")).to_be_visible()
+    await expect(learner.get_by_test_id("participants")).to_contain_text("Ivan")
+    await expect(invitee.get_by_test_id("participants")).to_contain_text("Lena")
+
+    # Chat both ways; each side shows each message exactly once.
+    await learner.get_by_label("Message").fill("Hi Ivan, can you see my algebra?")
+    await learner.get_by_role("button", name="Send").click()
+    await invitee.get_by_label("Message").fill("Yes, loud and clear")
+    await invitee.get_by_label("Message").press("Enter")
+    for page in (learner, invitee):
+        messages = page.get_by_test_id("messages")
+        await expect(messages.get_by_text("Hi Ivan, can you see my algebra?", exact=True)).to_have_count(1)
+        await expect(messages.get_by_text("Yes, loud and clear", exact=True)).to_have_count(1)
+    await screenshot(learner, "call")
+
+    # Screen share: the learner's outgoing video becomes the screen, and Ivan keeps decoding.
+    camera_label = (await call_stats(learner))["sentVideoLabel"]
+    await learner.get_by_role("button", name="Share screen").click()
+    await expect(learner.get_by_role("button", name="Stop sharing")).to_be_visible()
+    await learner.wait_for_function(
+        "async (cam) => { const s = await window.__callStats(); "
+        "return s.sentVideoLabel && s.sentVideoLabel !== cam; }",
+        arg=camera_label,
+        polling=100,
+    )
+    before = (await call_stats(invitee))["framesDecoded"]
+    await wait_frames(invitee, more_than=before + 10)
+    await learner.get_by_role("button", name="Stop sharing").click()
+    await learner.wait_for_function(
+        "async (cam) => (await window.__callStats()).sentVideoLabel === cam",
+        arg=camera_label,
+        polling=100,
+    )
+
+    # The invitee reloads: the call comes back on both sides, the chat is still there once.
+    await invitee.reload()
+    await expect(invitee.get_by_role("heading", name="Session with Ada")).to_be_visible()
+    await wait_frames(invitee)
+    await wait_frames(learner)
+    await expect(
+        invitee.get_by_test_id("messages").get_by_text("Yes, loud and clear", exact=True)
+    ).to_have_count(1)
+
+    # The learner ends the session and reads it back.
+    await learner.get_by_role("button", name="End session").click()
+    await expect(learner.get_by_role("heading", name="Session with Ada")).to_be_visible()
+    await expect(learner.get_by_test_id("transcript")).to_contain_text("Yes, loud and clear")
+    await expect(invitee.get_by_role("heading", name="This session has ended")).to_be_visible()
+    await learner.get_by_role("link", name="← All sessions").click()
+    await expect(learner.get_by_test_id("sessions")).to_contain_text("Ada")
+    await screenshot(learner, "history")

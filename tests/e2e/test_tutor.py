@@ -1,0 +1,66 @@
+"""The AI tutor in the browser: a reply streams in, its voice plays sentence by sentence, and
+the learner can stop a reply mid-way. The tutor's model and voice are the loopback stand-ins."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.async_api import Page, expect
+
+from tests.e2e.browser import sign_in
+from tests.e2e.conftest import NewPage
+from tests.servers import Replica
+from tests.stubs.openai_chat import DEFAULT_REPLY, OpenAIChatStub
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+async def open_room(page: Page, tutor: str) -> None:
+    await page.goto("/")
+    await sign_in(page, "Lena")
+    await page.get_by_role("button", name=f"Start a session with {tutor}").click()
+    await expect(page.get_by_role("heading", name=f"Session with {tutor}")).to_be_visible()
+    await expect(page.get_by_label("Message")).to_be_enabled()
+
+
+async def ask(page: Page, text: str) -> None:
+    await page.get_by_label("Message").fill(text)
+    await page.get_by_role("button", name="Send").click()
+
+
+async def test_a_streamed_reply_with_voice_and_a_stopped_one(
+    app_cluster: tuple[Replica, Replica], new_page: NewPage, chat: OpenAIChatStub
+) -> None:
+    a, _ = app_cluster
+    page = await new_page(a.url)
+    await open_room(page, "Ada")
+    messages = page.get_by_test_id("messages")
+
+    # Streamed: the draft shows part of the reply before the stored message replaces it.
+    chat.profile.tokens_per_second = 25
+    await ask(page, "How do I solve 2x + 3 = 7?")
+    draft = messages.locator("[data-kind=ai-draft]")
+    await expect(draft).to_contain_text("Great question!")
+    final = messages.locator("[data-kind=ai]")
+    await expect(final).to_have_text(f"Ada{DEFAULT_REPLY}")
+    await expect(draft).to_have_count(0)
+    # The voice: one clip per sentence, played to the end, in order (order: unit tests).
+    sentences = 5
+    await page.wait_for_function(
+        "(n) => Number(document.querySelector('[data-testid=voice]').dataset.played) >= n",
+        arg=sentences,
+        polling=100,
+        timeout=30_000,
+    )
+
+    # Stopped mid-way: what stays is the part that was shown, marked as stopped.
+    chat.profile.tokens_per_second = 6
+    await ask(page, "Explain fractions to me.")
+    await expect(draft).to_contain_text("Great")
+    await page.get_by_role("button", name="Stop Ada").click()
+    stopped = final.nth(1)
+    await expect(stopped).to_contain_text("(stopped)")
+    text = await stopped.locator(".text").inner_text()
+    assert 0 < len(text) < len(DEFAULT_REPLY)
+    assert DEFAULT_REPLY.startswith(text)
+    await expect(page.get_by_role("button", name="Stop Ada")).to_have_count(0)
+    await expect(page.get_by_test_id("voice")).to_have_attribute("data-speaking", "no")
