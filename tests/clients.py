@@ -43,13 +43,23 @@ class Api:
 class SocketClient:
     """A Socket.IO client whose incoming events queue up per name, to be awaited in order."""
 
-    def __init__(self, url: str, token: str | None, *, transports: list[str] | None = None,
-                 http_session: Any = None, reconnection: bool = False) -> None:
+    def __init__(
+        self,
+        url: str,
+        token: str | None,
+        *,
+        transports: list[str] | None = None,
+        http_session: Any = None,
+        reconnection: bool = False,
+    ) -> None:
         self.url = url
         self.token = token
         self.transports = transports or ["websocket"]
-        kwargs: dict[str, Any] = {"reconnection": reconnection, "reconnection_delay": 0.2,
-                                  "reconnection_delay_max": 1}
+        kwargs: dict[str, Any] = {
+            "reconnection": reconnection,
+            "reconnection_delay": 0.2,
+            "reconnection_delay_max": 1,
+        }
         if http_session is not None:
             kwargs["http_session"] = http_session
         self.sio = socketio.AsyncClient(**kwargs)
@@ -57,14 +67,19 @@ class SocketClient:
         self.sio.on("*", self._record)
         self.sio.on("connect", lambda: self.events["connect"].put_nowait(True))
         self.sio.on("disconnect", lambda *a: self.events["disconnect"].put_nowait(a))
-        self.sio.on("connect_error", lambda data=None: self.events["connect_error"].put_nowait(data))
+        self.sio.on(
+            "connect_error", lambda data=None: self.events["connect_error"].put_nowait(data)
+        )
 
     async def _record(self, event: str, data: Any = None) -> None:
         await self.events[event].put(data)
 
-    async def connect(self) -> SocketClient:
+    async def connect(self, wait_timeout: float = 10) -> SocketClient:
         await self.sio.connect(
-            self.url, auth={"token": self.token}, transports=self.transports, wait_timeout=10
+            self.url,
+            auth={"token": self.token},
+            transports=self.transports,
+            wait_timeout=wait_timeout,
         )
         return self
 

@@ -65,8 +65,18 @@ class RedisServer:
             else ["--appendonly", "no"]
         )
         self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--dir", self.dir, *persistence],
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--dir",
+                self.dir,
+                *persistence,
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -111,7 +121,7 @@ class Replica:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "app"], cwd=ROOT, env=env, stdout=log, stderr=log
         )
-        wait_until(self._ready, 20, f"replica {self.name} to be ready")
+        wait_until(self._ready, 45, f"replica {self.name} to be ready")
         return self
 
     def _ready(self) -> bool:
@@ -141,3 +151,82 @@ class Replica:
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+NGINX_STICKY = """
+    # The load balancer issues the affinity cookie itself: a new client gets a random key
+    # (its request id), later requests carry it back, and a consistent hash maps key -> replica.
+    map $cookie_lb $lbkey {{ "" $request_id; default $cookie_lb; }}
+    upstream replicas {{ hash $lbkey consistent; {servers} }}
+"""
+NGINX_ROUND_ROBIN = "upstream replicas {{ {servers} }}"
+NGINX_CONF = """
+daemon off;
+worker_processes 1;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    client_body_temp_path {dir}/body;
+    proxy_temp_path {dir}/proxy;
+    fastcgi_temp_path {dir}/fastcgi;
+    uwsgi_temp_path {dir}/uwsgi;
+    scgi_temp_path {dir}/scgi;
+    map $http_upgrade $connection_upgrade {{ default upgrade; "" close; }}
+    {upstream}
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            proxy_pass http://replicas;
+            proxy_http_version 1.1;
+            proxy_set_header Upgrade $http_upgrade;
+            proxy_set_header Connection $connection_upgrade;
+            proxy_set_header Host $host;
+            proxy_read_timeout 3600s;
+            {cookie}
+        }}
+    }}
+}}
+"""
+
+
+@dataclass
+class LoadBalancer:
+    """nginx in front of replicas: ``sticky`` issues an affinity cookie (``lb``); without it,
+    plain round robin."""
+
+    upstreams: list[int]
+    sticky: bool = True
+    port: int = field(default_factory=free_port)
+    dir: str = field(default_factory=lambda: tempfile.mkdtemp(prefix="holo-nginx-"))
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://localhost:{self.port}"
+
+    def start(self) -> LoadBalancer:
+        servers = " ".join(f"server 127.0.0.1:{p};" for p in self.upstreams)
+        upstream = (NGINX_STICKY if self.sticky else NGINX_ROUND_ROBIN).format(servers=servers)
+        cookie = (
+            'add_header Set-Cookie "lb=$lbkey; Path=/; HttpOnly" always;' if self.sticky else ""
+        )
+        conf = Path(self.dir) / "nginx.conf"
+        conf.write_text(
+            NGINX_CONF.format(dir=self.dir, port=self.port, upstream=upstream, cookie=cookie)
+        )
+        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+        self.proc = subprocess.Popen(
+            [nginx, "-c", str(conf), "-p", self.dir],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_until(lambda: _port_open(self.port), 10, f"nginx on {self.port}")
+        return self
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+        shutil.rmtree(self.dir, ignore_errors=True)
