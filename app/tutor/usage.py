@@ -21,6 +21,12 @@ LLM_TOTAL = "llm_tokens"
 TTS_TOTAL = "tts_billed"
 
 
+def periods(now: float) -> tuple[str, str]:
+    """The month's and the day's period names (UTC) at ``now``."""
+    when = datetime.fromtimestamp(now, UTC)
+    return f"month:{when:%Y-%m}", f"day:{when:%Y-%m-%d}"
+
+
 @dataclass(frozen=True)
 class MonthlyUsage:
     llm_tokens: int
@@ -36,9 +42,7 @@ class UsageStore:
         self._clock = clock
 
     def periods(self) -> tuple[str, str]:
-        """This month's and today's period names (UTC)."""
-        now = datetime.fromtimestamp(self._clock(), UTC)
-        return f"month:{now:%Y-%m}", f"day:{now:%Y-%m-%d}"
+        return periods(self._clock())
 
     async def record_llm(self, report: UsageReport) -> None:
         prefix = f"llm:{report.provider}:{report.model}"
