@@ -205,3 +205,21 @@ async def test_voice_failing_continues_as_text_with_a_notice(
     assert [n["code"] for n in events.notices] == ["voice_unavailable"]
     assert events.message["metadata"]["voice_off"] == "voice_unavailable"
     assert not events.audio and "audio_urls" not in events.message
+
+
+async def test_ending_the_room_keeps_the_tutored_session(
+    tutor_cluster: Cluster, sockets: Sockets, chat: OpenAIChatStub, voice: ElevenLabsStub
+) -> None:
+    room = await open_room(sockets, tutor_cluster[0].url)
+    await room.say("What is 7 times 8?", "q1")
+    reply = await reply_done(room.learner)
+    ended = await room.learner_api.request("DELETE", f"/api/rooms/{room.room_id}")
+    assert ended.status_code == 200, ended.text
+    record = ended.json()
+    assert record["message_count"] == 2 and record["duration_seconds"] >= 0
+    assert record["transcript_preview"].startswith("Ann: What is 7 times 8? Ada: Great question!")
+    r = await room.learner_api.request("GET", f"/api/sessions/{record['session_id']}/transcript")
+    assert r.status_code == 200
+    transcript = r.json()["messages"]
+    assert [m["text"] for m in transcript] == ["What is 7 times 8?", DEFAULT_REPLY]
+    assert transcript[1]["audio_urls"] == reply.message["audio_urls"]
