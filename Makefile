@@ -8,12 +8,12 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test lint typecheck bench frontend system-packages k8s-tools clean
+.PHONY: run test test-frontend lint typecheck bench frontend system-packages k8s-tools clean
 
 run: $(VENV)/.app frontend
 	HOLO_HOST=$(HOST) HOLO_PORT=$(PORT) $(BIN)/holo-tutor
 
-test: $(VENV)/.dev system-packages k8s-tools frontend
+test: $(VENV)/.dev system-packages k8s-tools frontend test-frontend
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev
@@ -53,6 +53,10 @@ frontend:
 	    npm --prefix frontend run build; \
 	  else echo "make: npm not found; serving without the web app (apt-get install npm)"; fi; \
 	fi
+
+# The web app's unit tests (vitest, once, not watching).
+test-frontend: frontend
+	npm --prefix frontend test
 
 clean:
 	rm -rf $(VENV) .tools frontend/dist frontend/node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -156,40 +156,42 @@ export function CallPage() {
         )}
       </header>
 
-      <section className="stage" aria-label="Video">
-        <VideoTile
-          stream={remote?.stream ?? null}
-          label={remotePeer ? remotePeer.display_name : "Second participant"}
-          placeholder={
-            room.peers.length === 0 ? "Nobody else is here yet. Share the invite link." : "Connecting…"
-          }
-          onSoundBlocked={onSoundBlocked}
-          soundOn={!videoSoundBlocked}
-          testId="remote-video"
-        />
-        <VideoTile
-          stream={media.preview}
-          label={media.sharing ? "Your screen" : "You"}
-          local
-          mirrored={!media.sharing}
-          placeholder={media.status === "pending" ? "Starting your camera…" : "Camera off"}
-          testId="local-video"
-        />
-      </section>
+      <div className="call-main">
+        <section className="stage" aria-label="Video">
+          <VideoTile
+            stream={remote?.stream ?? null}
+            label={remotePeer ? remotePeer.display_name : "Second participant"}
+            placeholder={
+              room.peers.length === 0 ? "Nobody else is here yet. Share the invite link." : "Connecting…"
+            }
+            onSoundBlocked={onSoundBlocked}
+            soundOn={!videoSoundBlocked}
+            testId="remote-video"
+          />
+          <VideoTile
+            stream={media.preview}
+            label={media.sharing ? "Your screen" : "You"}
+            local
+            mirrored={!media.sharing}
+            placeholder={media.status === "pending" ? "Starting your camera…" : "Camera off"}
+            testId="local-video"
+          />
+        </section>
 
-      <CallControls
-        muted={media.muted}
-        cameraOff={media.cameraOff}
-        sharing={media.sharing}
-        speakerOn={voice.enabled}
-        mediaReady={media.status === "ready"}
-        isOwner={isOwner}
-        onToggleMute={media.toggleMute}
-        onToggleCamera={media.toggleCamera}
-        onToggleShare={() => (media.sharing ? media.stopShare() : void media.startShare())}
-        onToggleSpeaker={() => voice.setEnabled(!voice.enabled)}
-        onEnd={() => void end()}
-      />
+        <CallControls
+          muted={media.muted}
+          cameraOff={media.cameraOff}
+          sharing={media.sharing}
+          speakerOn={voice.enabled}
+          mediaReady={media.status === "ready"}
+          isOwner={isOwner}
+          onToggleMute={media.toggleMute}
+          onToggleCamera={media.toggleCamera}
+          onToggleShare={() => (media.sharing ? media.stopShare() : void media.startShare())}
+          onToggleSpeaker={() => voice.setEnabled(!voice.enabled)}
+          onEnd={() => void end()}
+        />
+      </div>
 
       <div className="side">
         <NoticeList notices={notices.notices} onDismiss={notices.dismiss} />
