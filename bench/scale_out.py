@@ -1,0 +1,128 @@
+"""Scale-out: server CPU per delivered message with 2 and with 4 replicas under the same load.
+
+The app's Socket.IO manager publishes every broadcast on one Redis channel that every replica
+subscribes to, so every replica receives and JSON-decodes every message, even those for rooms
+it holds no client of: the total CPU per message grows with the replica count. The same is
+measured for Node's socket.io with @socket.io/redis-adapter (whose subscribers also receive
+every message, msgpack-encoded) for reference.
+
+Load: the relay bench's fixed phase (50 rooms x 2 clients, the two clients of a room on different
+replicas, 2 msg/s per client = 200 msg/s offered), after a short warm-up. The tutor is off (as in
+realtime_relay's holo rows).
+
+Environment: BENCH_ROOMS (50), BENCH_RATE (2), BENCH_PHASE_SECONDS (8), BENCH_SCALE_STACKS
+(holo,node), BENCH_CLIENT_PROCS (2).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from typing import Any
+
+from bench._harness import log, machine, start_stack, table, write_results
+from bench._load import Load, make_rooms
+
+
+def run(kind: str, replicas: int, rooms: int, rate: float, seconds: float) -> dict[str, Any]:
+    log(f"[{kind}{replicas}] starting {replicas} {kind} servers on one redis-server")
+    stack = start_stack(kind, replicas, prefix="scale-")
+    load = None
+    try:
+        specs = asyncio.run(make_rooms(stack, rooms))
+        load = Load(stack, specs)
+        t0 = time.monotonic()
+        load.connect()
+        log(f"[{kind}{replicas}] {2 * rooms} clients joined in {time.monotonic() - t0:.1f}s")
+        load.phase("fixed", phase="w", rate=rate, duration=min(3.0, seconds))  # warm-up
+        per0 = [p.cpu() for p in stack.servers]
+        res = load.phase("fixed", phase="f", rate=rate, duration=seconds)
+        per = [p.cpu() - c for p, c in zip(stack.servers, per0, strict=True)]
+        res["per_replica_cpu_s"] = per
+        log(
+            f"[{kind}{replicas}] delivered {res['delivered']}/{res['sent']}, "
+            f"server {res['server_cpu_us_per_msg']:.0f} us/msg "
+            f"(per replica {', '.join(f'{c:.2f}s' for c in per)}), "
+            f"redis {res['redis_cpu_us_per_msg']:.0f} us/msg, p50 {res['rtt_p50_ms']:.1f} ms"
+        )
+        return res
+    finally:
+        if load is not None:
+            load.close()
+        stack.close()
+
+
+def main() -> None:
+    rooms = int(os.environ.get("BENCH_ROOMS", "50"))
+    rate = float(os.environ.get("BENCH_RATE", "2"))
+    seconds = float(os.environ.get("BENCH_PHASE_SECONDS", "8"))
+    kinds = [k.strip() for k in os.environ.get("BENCH_SCALE_STACKS", "holo,node").split(",")]
+    log(
+        f"scale_out: {rooms} rooms x 2 clients, {rate * 2 * rooms:.0f} msg/s offered, "
+        f"{seconds:.0f}s, 2 and 4 servers of: {', '.join(kinds)}"
+    )
+    results: dict[str, dict[str, Any]] = {}
+    for kind in kinds:
+        for n in (2, 4):
+            results[f"{kind}{n}"] = run(kind, n, rooms, rate, seconds)
+    rows = []
+    for kind in kinds:
+        two, four = results[f"{kind}2"], results[f"{kind}4"]
+        c2, c4 = two["server_cpu_us_per_msg"], four["server_cpu_us_per_msg"]
+        rows.append(
+            [
+                kind,
+                c2,
+                c4,
+                c4 / c2,
+                (c4 - c2) / 2,
+                two["redis_cpu_us_per_msg"],
+                four["redis_cpu_us_per_msg"],
+                two["rtt_p50_ms"],
+                four["rtt_p50_ms"],
+                four["sent"] - four["delivered"] + two["sent"] - two["delivered"],
+            ]
+        )
+    text = "\n".join(
+        [
+            table(
+                [
+                    "stack",
+                    "2 repl us/msg",
+                    "4 repl us/msg",
+                    "4/2 ratio",
+                    "us/msg per extra replica",
+                    "redis 2",
+                    "redis 4",
+                    "p50 ms 2",
+                    "p50 ms 4",
+                    "lost",
+                ],
+                rows,
+            ),
+            "us/msg: CPU of all server processes per delivered message at the same offered load "
+            f"({rate * 2 * rooms:.0f} msg/s); 'per extra replica' = (4 - 2) / 2, the cost each "
+            "added replica puts on every message; redis: redis-server CPU per message.",
+        ]
+    )
+    if "holo" in kinds and "node" in kinds:
+        h = results["holo4"]["server_cpu_us_per_msg"] - results["holo2"]["server_cpu_us_per_msg"]
+        n = results["node4"]["server_cpu_us_per_msg"] - results["node2"]["server_cpu_us_per_msg"]
+        if n > 0:
+            text += f"\nper-extra-replica cost, holo / node: {h / n:.1f}x"
+    print()
+    print(text, flush=True)
+    write_results(
+        "scale_out",
+        {
+            "machine": machine(),
+            "params": {"rooms": rooms, "rate_per_client": rate, "phase_seconds": seconds},
+            "results": results,
+            "table": text,
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()
