@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-import httpx
 
 from tests.clients import Api, SocketClient
 from tests.conftest import ReplicaFactory
@@ -46,5 +45,5 @@ async def test_a_flooding_connection_is_limited_alone(
     # The flooder is still connected (told to slow down, not dropped), and others are unaffected.
     assert flood.sio.connected
     assert (await calm.call("join", {"room_id": calm_room["room_id"]}))["ok"]
-    metrics = httpx.get(f"{replica.url}/metrics").text
+    metrics = (await learner.request("GET", "/metrics")).text
     assert f'holo_rate_limited_total{{scope="socket"}} {20 - (BURST - 1)}.0' in metrics
