@@ -8,6 +8,8 @@ import pytest
 
 from tests.clients import Api, SocketClient
 from tests.servers import RedisServer, Replica
+from tests.stubs.elevenlabs import ElevenLabsStub
+from tests.stubs.openai_chat import OpenAIChatStub
 
 # Test replicas: generous limits (every test client comes from 127.0.0.1), a fast heartbeat, and
 # no STUN server on the internet.
@@ -87,6 +89,38 @@ async def sockets() -> AsyncIterator[Callable[..., SocketClient]]:
             await client.close()
         except Exception:
             pass
+
+
+# The vendor stand-ins (tests/stubs), shared by the provider and tutor tests: one server each for
+# the session, reset (profile, planned failures, recorded requests) around every test.
+CHAT_KEY = "sk-test-chat"
+VOICE_KEY = "xi-test-voice"
+
+
+@pytest.fixture(scope="session")
+def chat_server() -> Iterator[OpenAIChatStub]:
+    with OpenAIChatStub(api_key=CHAT_KEY) as stub:
+        yield stub
+
+
+@pytest.fixture
+def chat_stub(chat_server: OpenAIChatStub) -> Iterator[OpenAIChatStub]:
+    chat_server.reset()
+    yield chat_server
+    chat_server.reset()
+
+
+@pytest.fixture(scope="session")
+def voice_server() -> Iterator[ElevenLabsStub]:
+    with ElevenLabsStub(api_key=VOICE_KEY) as stub:
+        yield stub
+
+
+@pytest.fixture
+def voice_stub(voice_server: ElevenLabsStub) -> Iterator[ElevenLabsStub]:
+    voice_server.reset()
+    yield voice_server
+    voice_server.reset()
 
 
 __all__ = ["Api"]

@@ -1,42 +1,12 @@
-"""Fixtures for the provider tests: the vendor stand-ins and one shared httpx client."""
+"""Fixtures for the provider tests: one shared httpx client and a recording observer (the
+vendor stand-ins, ``chat_stub`` and ``voice_stub``, are in tests/conftest.py)."""
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
-from tests.stubs.elevenlabs import ElevenLabsStub
-from tests.stubs.openai_chat import OpenAIChatStub
 from tests.stubs.recording_observer import RecordingObserver
-
-CHAT_KEY = "sk-test-chat"
-VOICE_KEY = "xi-test-voice"
-
-
-@pytest.fixture(scope="session")
-def chat_server() -> Iterator[OpenAIChatStub]:
-    with OpenAIChatStub(api_key=CHAT_KEY) as stub:
-        yield stub
-
-
-@pytest.fixture
-def chat_stub(chat_server: OpenAIChatStub) -> Iterator[OpenAIChatStub]:
-    chat_server.reset()
-    yield chat_server
-    chat_server.reset()
-
-
-@pytest.fixture(scope="session")
-def voice_server() -> Iterator[ElevenLabsStub]:
-    with ElevenLabsStub(api_key=VOICE_KEY) as stub:
-        yield stub
-
-
-@pytest.fixture
-def voice_stub(voice_server: ElevenLabsStub) -> Iterator[ElevenLabsStub]:
-    voice_server.reset()
-    yield voice_server
-    voice_server.reset()
 
 
 @pytest.fixture(scope="session")

@@ -10,13 +10,11 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from tests.conftest import BASE_ENV
+from tests.conftest import BASE_ENV, CHAT_KEY, VOICE_KEY
 from tests.servers import RedisServer, Replica
 from tests.stubs.elevenlabs import ElevenLabsStub
 from tests.stubs.openai_chat import OpenAIChatStub
 
-CHAT_KEY = "sk-tutor-chat"
-VOICE_KEY = "xi-tutor-voice"
 BUCKET = "holo-tutor-audio"
 AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -25,30 +23,25 @@ AWS_ENV = {
 }
 
 
+# The session's stand-ins under the names the tutor (and e2e) tests use.
 @pytest.fixture(scope="session")
-def tutor_chat() -> Iterator[OpenAIChatStub]:
-    with OpenAIChatStub(api_key=CHAT_KEY) as stub:
-        yield stub
+def tutor_chat(chat_server: OpenAIChatStub) -> OpenAIChatStub:
+    return chat_server
 
 
 @pytest.fixture(scope="session")
-def tutor_voice() -> Iterator[ElevenLabsStub]:
-    with ElevenLabsStub(api_key=VOICE_KEY) as stub:
-        yield stub
+def tutor_voice(voice_server: ElevenLabsStub) -> ElevenLabsStub:
+    return voice_server
 
 
 @pytest.fixture
-def chat(tutor_chat: OpenAIChatStub) -> Iterator[OpenAIChatStub]:
-    tutor_chat.reset()
-    yield tutor_chat
-    tutor_chat.reset()
+def chat(chat_stub: OpenAIChatStub) -> OpenAIChatStub:
+    return chat_stub
 
 
 @pytest.fixture
-def voice(tutor_voice: ElevenLabsStub) -> Iterator[ElevenLabsStub]:
-    tutor_voice.reset()
-    yield tutor_voice
-    tutor_voice.reset()
+def voice(voice_stub: ElevenLabsStub) -> ElevenLabsStub:
+    return voice_stub
 
 
 @pytest.fixture(scope="session")
