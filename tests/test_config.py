@@ -58,7 +58,9 @@ def test_production_with_real_secrets_is_accepted(monkeypatch: pytest.MonkeyPatc
 def test_the_command_prints_the_problem_not_a_traceback() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOLO_")}
     env.update({"HOLO_ENV": "production", "HOLO_REDIS_URL": "redis://r:6379/0"})
-    result = subprocess.run([sys.executable, "-m", "app"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        [sys.executable, "-m", "app"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=30
+    )
     assert result.returncode != 0
     assert "Invalid configuration" in result.stderr and "HOLO_AUTH_SECRET" in result.stderr
     assert "Traceback" not in result.stderr

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Callable
+from collections.abc import Callable
 
 import httpx
 
@@ -15,13 +15,16 @@ from tests.servers import RedisServer
 async def test_sigterm_drains_then_exits(
     redis_server: RedisServer, start_replica: ReplicaFactory, sockets: Callable[..., SocketClient]
 ) -> None:
-    going = start_replica("drain-a", redis_server.url, drain_seconds="3", shutdown_grace_seconds="8")
+    going = start_replica(
+        "drain-a", redis_server.url, drain_seconds="3", shutdown_grace_seconds="8"
+    )
     staying = start_replica("drain-b", redis_server.url)
     learner = await Api.guest(going.url, "Ann")
     ann = await sockets(going.url, learner.token).connect()
 
     going.terminate()
     async with httpx.AsyncClient() as http:
+
         async def readiness() -> int:
             return (await http.get(f"{going.url}/readyz")).status_code
 

@@ -41,7 +41,9 @@ async def test_guest_token_identifies_the_caller(embedded: Replica) -> None:
         ([], 422, "invalid_request"),
     ],
 )
-async def test_guest_token_rejects_bad_bodies(embedded: Replica, body: Any, status: int, code: str) -> None:
+async def test_guest_token_rejects_bad_bodies(
+    embedded: Replica, body: Any, status: int, code: str
+) -> None:
     r = await Api(embedded.url).request("POST", "/api/auth/guest", json=body)
     assert r.status_code == status
     assert error_of(r)["code"] == code
@@ -49,13 +51,21 @@ async def test_guest_token_rejects_bad_bodies(embedded: Replica, body: Any, stat
 
 async def test_malformed_and_oversized_bodies(embedded: Replica) -> None:
     api = await Api.guest(embedded.url)
-    r = await api.request("POST", "/api/rooms", content=b"{not json", headers={"content-type": "application/json"})
+    r = await api.request(
+        "POST", "/api/rooms", content=b"{not json", headers={"content-type": "application/json"}
+    )
     assert r.status_code == 400 and error_of(r)["code"] == "invalid_json"
-    r = await api.request("POST", "/api/rooms", content=b"companion_id=ada-math",
-                          headers={"content-type": "application/x-www-form-urlencoded"})
+    r = await api.request(
+        "POST",
+        "/api/rooms",
+        content=b"companion_id=ada-math",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
     assert r.status_code == 415 and error_of(r)["code"] == "unsupported_media_type"
     big = b'{"companion_id": "' + b"a" * 70_000 + b'"}'
-    r = await api.request("POST", "/api/rooms", content=big, headers={"content-type": "application/json"})
+    r = await api.request(
+        "POST", "/api/rooms", content=big, headers={"content-type": "application/json"}
+    )
     assert r.status_code == 413 and error_of(r)["code"] == "payload_too_large"
     r = await api.request("POST", "/api/rooms", json={"companion_id": "nobody"})
     assert r.status_code == 404 and error_of(r)["code"] == "companion_not_found"
@@ -81,10 +91,21 @@ async def test_malformed_and_oversized_bodies(embedded: Replica) -> None:
     ],
 )
 @pytest.mark.parametrize("token", [None, "not-a-jwt", "forged"])
-async def test_every_endpoint_needs_a_valid_token(embedded: Replica, method: str, path: str, token: str | None) -> None:
+async def test_every_endpoint_needs_a_valid_token(
+    embedded: Replica, method: str, path: str, token: str | None
+) -> None:
     if token == "forged":
-        token = jwt.encode({"sub": "guest-x", "name": "x", "iss": "holo-tutor", "aud": "holo-tutor:guest",
-                            "exp": int(time.time()) + 60}, "not-our-secret-but-long-enough-1234567890", algorithm="HS256")
+        token = jwt.encode(
+            {
+                "sub": "guest-x",
+                "name": "x",
+                "iss": "holo-tutor",
+                "aud": "holo-tutor:guest",
+                "exp": int(time.time()) + 60,
+            },
+            "not-our-secret-but-long-enough-1234567890",
+            algorithm="HS256",
+        )
     r = await Api(embedded.url, token).request(method, path)
     assert r.status_code == 401
     assert error_of(r)["code"] == "unauthorized"
@@ -96,11 +117,17 @@ async def test_companion_catalogue_filters_and_search(embedded: Replica) -> None
     assert len(everyone) >= 8
     assert len({c["subject"] for c in everyone}) >= 6
     assert all("persona" not in c for c in everyone)
-    maths = (await api.request("GET", "/api/companions", params={"subject": "mathematics"})).json()["companions"]
+    maths = (await api.request("GET", "/api/companions", params={"subject": "mathematics"})).json()[
+        "companions"
+    ]
     assert {c["id"] for c in maths} == {"ada-math", "priya-primary"}
-    spanish = (await api.request("GET", "/api/companions", params={"language": "es"})).json()["companions"]
+    spanish = (await api.request("GET", "/api/companions", params={"language": "es"})).json()[
+        "companions"
+    ]
     assert [c["name"] for c in spanish] == ["Sofía"]
-    both = await api.request("GET", "/api/companions", params={"level": "university", "q": "history sources"})
+    both = await api.request(
+        "GET", "/api/companions", params={"level": "university", "q": "history sources"}
+    )
     assert [c["id"] for c in both.json()["companions"]] == ["henri-history"]
     none = await api.request("GET", "/api/companions", params={"q": "underwater basket weaving"})
     assert none.json() == {"companions": []}
@@ -128,7 +155,9 @@ async def test_room_lifecycle_and_session_history(embedded: Replica) -> None:
     # The invitee can preview with the token; a stranger cannot tell the room exists.
     guest = await Api.guest(embedded.url, "Bea")
     assert (await guest.request("GET", f"/api/rooms/{rid}")).status_code == 404
-    preview = await guest.request("GET", f"/api/rooms/{rid}", params={"invite_token": room["invite_token"]})
+    preview = await guest.request(
+        "GET", f"/api/rooms/{rid}", params={"invite_token": room["invite_token"]}
+    )
     assert preview.status_code == 200 and preview.json()["is_owner"] is False
     assert (await guest.request("DELETE", f"/api/rooms/{rid}")).status_code == 404
 
@@ -153,7 +182,11 @@ async def test_room_lifecycle_and_session_history(embedded: Replica) -> None:
 async def test_ice_servers_without_turn_are_stun_only(embedded: Replica) -> None:
     api = await Api.guest(embedded.url)
     r = await api.request("GET", "/api/ice-servers")
-    assert r.json() == {"ice_servers": [{"urls": ["stun:127.0.0.1:3478"]}], "ttl": 3600, "relay_available": False}
+    assert r.json() == {
+        "ice_servers": [{"urls": ["stun:127.0.0.1:3478"]}],
+        "ttl": 3600,
+        "relay_available": False,
+    }
     assert r.headers["cache-control"] == "no-store"
 
 
@@ -173,12 +206,21 @@ async def test_openapi_document_and_page(embedded: Replica) -> None:
         page = await http.get("/api/docs")
         bundle = await http.get("/api/docs/static/swagger-ui-bundle.js")
     assert doc["openapi"].startswith("3.")
-    assert {"/api/auth/guest", "/api/companions", "/api/rooms", "/api/rooms/{room_id}",
-            "/api/rooms/{room_id}/messages", "/api/sessions", "/api/sessions/{session_id}/transcript",
-            "/api/ice-servers"} <= set(doc["paths"])
+    assert {
+        "/api/auth/guest",
+        "/api/companions",
+        "/api/rooms",
+        "/api/rooms/{room_id}",
+        "/api/rooms/{room_id}/messages",
+        "/api/sessions",
+        "/api/sessions/{session_id}/transcript",
+        "/api/ice-servers",
+    } <= set(doc["paths"])
     assert set(doc["paths"]["/api/rooms/{room_id}"]) == {"get", "delete"}
     create = doc["paths"]["/api/rooms"]["post"]
-    assert create["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/CreateRoom"}
+    assert create["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/CreateRoom"
+    }
     assert "ErrorResponse" in doc["components"]["schemas"]
     assert "SessionRecord" in doc["components"]["schemas"]
     assert page.status_code == 200 and "swagger-ui" in page.text
@@ -188,10 +230,14 @@ async def test_openapi_document_and_page(embedded: Replica) -> None:
 async def test_cors_follows_settings(start_replica: Any) -> None:
     replica = start_replica("cors", cors_origins="https://app.example")
     async with httpx.AsyncClient(base_url=replica.url) as http:
-        ok = await http.options("/api/sessions", headers={"Origin": "https://app.example",
-                                                          "Access-Control-Request-Method": "GET"})
-        bad = await http.options("/api/sessions", headers={"Origin": "https://evil.example",
-                                                           "Access-Control-Request-Method": "GET"})
+        ok = await http.options(
+            "/api/sessions",
+            headers={"Origin": "https://app.example", "Access-Control-Request-Method": "GET"},
+        )
+        bad = await http.options(
+            "/api/sessions",
+            headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"},
+        )
     assert ok.headers["access-control-allow-origin"] == "https://app.example"
     assert "access-control-allow-origin" not in bad.headers
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-
 from tests.clients import Api, SocketClient
 from tests.conftest import ReplicaFactory
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Callable
+from collections.abc import Callable
 
 import httpx
 
@@ -16,8 +16,12 @@ async def test_killed_replica_peer_left_and_rejoin_elsewhere(
     redis_server: RedisServer, start_replica: ReplicaFactory, sockets: Callable[..., SocketClient]
 ) -> None:
     # Production heartbeat settings: the promise is peer-left within 30 s.
-    a = start_replica("kill-a", redis_server.url, heartbeat_interval_seconds="5", heartbeat_ttl_seconds="15")
-    b = start_replica("kill-b", redis_server.url, heartbeat_interval_seconds="5", heartbeat_ttl_seconds="15")
+    a = start_replica(
+        "kill-a", redis_server.url, heartbeat_interval_seconds="5", heartbeat_ttl_seconds="15"
+    )
+    b = start_replica(
+        "kill-b", redis_server.url, heartbeat_interval_seconds="5", heartbeat_ttl_seconds="15"
+    )
     learner = await Api.guest(a.url, "Ann")
     friend = await Api.guest(b.url, "Bea")
     room = await learner.create_room()
@@ -50,8 +54,12 @@ async def test_rejoin_before_cleanup_replaces_the_old_socket(
 ) -> None:
     """A reconnect can beat the reaper: the same person joining again is not `room_full`, and
     the other side learns the old socket is gone."""
-    a = start_replica("early-a", redis_server.url, heartbeat_interval_seconds="5", heartbeat_ttl_seconds="15")
-    b = start_replica("early-b", redis_server.url, heartbeat_interval_seconds="5", heartbeat_ttl_seconds="15")
+    a = start_replica(
+        "early-a", redis_server.url, heartbeat_interval_seconds="5", heartbeat_ttl_seconds="15"
+    )
+    b = start_replica(
+        "early-b", redis_server.url, heartbeat_interval_seconds="5", heartbeat_ttl_seconds="15"
+    )
     learner = await Api.guest(a.url, "Ann")
     friend = await Api.guest(b.url, "Bea")
     room = await learner.create_room()
@@ -104,7 +112,9 @@ async def test_redis_restart_recovers_without_losing_acknowledged_messages(
         await _until_status(a.url, 503)
         await _until_status(b.url, 503)
         # While Redis is down nothing is acknowledged that is not stored: a clear error instead.
-        down = await ann.call("message", {"room_id": rid, "text": "during", "client_id": "d1"}, timeout=30)
+        down = await ann.call(
+            "message", {"room_id": rid, "text": "during", "client_id": "d1"}, timeout=30
+        )
         assert down["ok"] is False and down["error"]["code"] == "unavailable"
 
         redis.start()
@@ -113,6 +123,7 @@ async def test_redis_restart_recovers_without_losing_acknowledged_messages(
         # The client retries its unacknowledged message with the same client_id.
         retried = await ann.call("message", {"room_id": rid, "text": "during", "client_id": "d1"})
         assert retried["ok"], retried
+
         # Cross-replica delivery works again (the pub/sub listener re-subscribed by itself).
         async def delivered() -> dict[str, object]:
             while True:

@@ -3,15 +3,19 @@ about who may enter and who may speak."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from tests.clients import Api, SocketClient
 from tests.servers import Replica
 
 OFFER = {"type": "offer", "sdp": "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\n"}
 ANSWER = {"type": "answer", "sdp": "v=0\r\no=- 3 4 IN IP4 127.0.0.1\r\ns=-\r\n"}
-CANDIDATE = {"candidate": "candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host",
-             "sdpMid": "0", "sdpMLineIndex": 0}
+CANDIDATE = {
+    "candidate": "candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host",
+    "sdpMid": "0",
+    "sdpMLineIndex": 0,
+}
 
 
 async def open_call(
@@ -34,17 +38,23 @@ async def open_call(
     return room, ann, tom, learner, tutor
 
 
-async def test_call_across_two_replicas(cluster: list[Replica], sockets: Callable[..., SocketClient]) -> None:
-    room, ann, tom, learner, tutor = await open_call(cluster, sockets)
+async def test_call_across_two_replicas(
+    cluster: list[Replica], sockets: Callable[..., SocketClient]
+) -> None:
+    room, ann, tom, learner, _tutor = await open_call(cluster, sockets)
     rid = room["room_id"]
 
     assert (await ann.call("offer", {"room_id": rid, "to": tom.sid, "sdp": OFFER}))["ok"]
     assert await tom.next("offer") == {"from": ann.sid, "sdp": OFFER}
     assert (await tom.call("answer", {"room_id": rid, "to": ann.sid, "sdp": ANSWER}))["ok"]
     assert await ann.next("answer") == {"from": tom.sid, "sdp": ANSWER}
-    assert (await ann.call("candidate", {"room_id": rid, "to": tom.sid, "candidate": CANDIDATE}))["ok"]
+    assert (await ann.call("candidate", {"room_id": rid, "to": tom.sid, "candidate": CANDIDATE}))[
+        "ok"
+    ]
     assert await tom.next("candidate") == {"from": ann.sid, "candidate": CANDIDATE}
-    assert (await tom.call("candidate", {"room_id": rid, "to": ann.sid, "candidate": CANDIDATE}))["ok"]
+    assert (await tom.call("candidate", {"room_id": rid, "to": ann.sid, "candidate": CANDIDATE}))[
+        "ok"
+    ]
     assert (await ann.next("candidate"))["from"] == tom.sid
 
     ack = await ann.call("message", {"room_id": rid, "text": "Hi Tom!", "client_id": "c-1"})
@@ -66,37 +76,50 @@ async def test_call_across_two_replicas(cluster: list[Replica], sockets: Callabl
     assert (await ann.next("peer-left"))["sid"] == tom.sid
 
 
-async def test_retried_client_id_is_stored_once(cluster: list[Replica], sockets: Callable[..., SocketClient]) -> None:
+async def test_retried_client_id_is_stored_once(
+    cluster: list[Replica], sockets: Callable[..., SocketClient]
+) -> None:
     room, ann, tom, learner, _ = await open_call(cluster, sockets)
     payload = {"room_id": room["room_id"], "text": "only once", "client_id": "retry-1"}
     first = await ann.call("message", payload)
     second = await ann.call("message", payload)
     assert first["message"] == second["message"]
-    r = await Api(cluster[0].url, learner.token).request("GET", f"/api/rooms/{room['room_id']}/messages")
+    r = await Api(cluster[0].url, learner.token).request(
+        "GET", f"/api/rooms/{room['room_id']}/messages"
+    )
     assert [m["text"] for m in r.json()["messages"]] == ["only once"]
     # The same client_id from another person is their own message, not Ann's.
     other = await tom.call("message", payload)
     assert other["message"]["id"] != first["message"]["id"]
 
 
-async def test_third_person_gets_room_full(cluster: list[Replica], sockets: Callable[..., SocketClient]) -> None:
-    room, ann, tom, *_ = await open_call(cluster, sockets)
+async def test_third_person_gets_room_full(
+    cluster: list[Replica], sockets: Callable[..., SocketClient]
+) -> None:
+    room, ann, _tom, *_ = await open_call(cluster, sockets)
     third = await Api.guest(cluster[0].url, "Eve")
     eve = await sockets(cluster[0].url, third.token).connect()
     ack = await eve.call("join", {"room_id": room["room_id"], "invite_token": room["invite_token"]})
     assert ack == {"ok": False, "error": {"code": "room_full", "message": ack["error"]["message"]}}
     assert ann.pending("peer-joined") == 0
     # Eve got no access from trying: she cannot read the room.
-    r = await Api(cluster[0].url, third.token).request("GET", f"/api/rooms/{room['room_id']}/messages")
+    r = await Api(cluster[0].url, third.token).request(
+        "GET", f"/api/rooms/{room['room_id']}/messages"
+    )
     assert r.status_code == 404
 
 
-async def test_without_invite_token_a_stranger_is_refused(cluster: list[Replica], sockets: Callable[..., SocketClient]) -> None:
+async def test_without_invite_token_a_stranger_is_refused(
+    cluster: list[Replica], sockets: Callable[..., SocketClient]
+) -> None:
     learner = await Api.guest(cluster[0].url, "Ann")
     room = await learner.create_room()
     stranger = await Api.guest(cluster[1].url, "Mallory")
     mal = await sockets(cluster[1].url, stranger.token).connect()
-    for attempt in ({"room_id": room["room_id"]}, {"room_id": room["room_id"], "invite_token": "guess"}):
+    for attempt in (
+        {"room_id": room["room_id"]},
+        {"room_id": room["room_id"], "invite_token": "guess"},
+    ):
         ack = await mal.call("join", attempt)
         assert ack["ok"] is False and ack["error"]["code"] == "room_not_found"
     r = await Api(cluster[1].url, stranger.token).request("GET", f"/api/rooms/{room['room_id']}")
@@ -106,14 +129,22 @@ async def test_without_invite_token_a_stranger_is_refused(cluster: list[Replica]
     assert ack["error"]["code"] == "not_joined"
 
 
-async def test_client_cannot_choose_sender_or_from(cluster: list[Replica], sockets: Callable[..., SocketClient]) -> None:
-    room, ann, tom, learner, tutor = await open_call(cluster, sockets)
+async def test_client_cannot_choose_sender_or_from(
+    cluster: list[Replica], sockets: Callable[..., SocketClient]
+) -> None:
+    room, ann, tom, learner, _tutor = await open_call(cluster, sockets)
     rid = room["room_id"]
-    forged = {"room_id": rid, "text": "I am the AI", "client_id": "f-1",
-              "sender": {"kind": "ai", "display_name": "Tutor"}}
+    forged = {
+        "room_id": rid,
+        "text": "I am the AI",
+        "client_id": "f-1",
+        "sender": {"kind": "ai", "display_name": "Tutor"},
+    }
     ack = await ann.call("message", forged)
     assert ack["ok"] is False and ack["error"]["code"] == "invalid_payload"
-    ack = await ann.call("offer", {"room_id": rid, "to": tom.sid, "sdp": OFFER, "from": "someone-else"})
+    ack = await ann.call(
+        "offer", {"room_id": rid, "to": tom.sid, "sdp": OFFER, "from": "someone-else"}
+    )
     assert ack["ok"] is False
     # Signals always carry the real sender, and cannot target someone outside the room.
     await ann.call("offer", {"room_id": rid, "to": tom.sid, "sdp": OFFER})
@@ -124,7 +155,9 @@ async def test_client_cannot_choose_sender_or_from(cluster: list[Replica], socke
     assert r.json()["messages"] == []
 
 
-async def test_invalid_token_is_refused_at_connect(cluster: list[Replica], sockets: Callable[..., SocketClient]) -> None:
+async def test_invalid_token_is_refused_at_connect(
+    cluster: list[Replica], sockets: Callable[..., SocketClient]
+) -> None:
     import socketio
 
     for token in (None, "garbage", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."):
