@@ -134,4 +134,6 @@ def usage(period: str) -> str:
     """Hash: provider usage in one period ("month:2026-11" or "day:2026-11-29"); fields
     ``llm:{provider}:{model}:{prompt|completion}``, ``tts:{provider}:{characters|billed}`` and
     the budget totals ``llm_tokens`` and ``tts_billed``."""
-    return f"{PREFIX}usage:{period}"
+    # One hash tag for every period: the month and the day are updated in one MULTI, which a
+    # Redis Cluster allows only within one slot.
+    return f"{PREFIX}usage:{{usage}}:{period}"
