@@ -9,7 +9,6 @@ checks the turn, so either it sees the new turn or the control entry finds it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -72,6 +71,7 @@ class Tutor:
         self._running: dict[str, _Running] = {}  # by stream entry id
         self._tasks: set[asyncio.Task[None]] = set()
         self._freed = asyncio.Event()
+        self._intake: list[asyncio.Task[None]] = []
 
     # -- called by the realtime layer -------------------------------------------------------
 
@@ -109,18 +109,31 @@ class Tutor:
     # -- the worker -------------------------------------------------------------------------
 
     async def run(self) -> None:
+        """Take and run reply jobs until cancelled (see ``finish`` for a graceful stop)."""
+        self._intake = [
+            asyncio.create_task(self._forever(self._consume, "consume")),
+            asyncio.create_task(self._forever(self._reclaim, "reclaim")),
+        ]
+        loops = [
+            *self._intake,
+            asyncio.create_task(self._forever(self._keep_alive, "keep-alive")),
+            asyncio.create_task(self._forever(self._listen, "control")),
+        ]
         try:
-            async with asyncio.TaskGroup() as group:
-                group.create_task(self._forever(self._consume, "consume"))
-                group.create_task(self._forever(self._reclaim, "reclaim"))
-                group.create_task(self._forever(self._keep_alive, "keep-alive"))
-                group.create_task(self._forever(self._listen, "control"))
+            await asyncio.wait(loops)  # the loops run until cancelled
         finally:
-            for task in list(self._tasks):
+            for task in (*loops, *self._tasks):
                 task.cancel()
-            for task in list(self._tasks):
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await asyncio.gather(*loops, *self._tasks, return_exceptions=True)
+
+    async def finish(self, grace: float) -> None:
+        """Shutting down: take no more jobs, and give the replies in flight up to ``grace``
+        seconds to end (still refreshed, still stoppable); another replica takes over the rest."""
+        for task in self._intake:
+            task.cancel()
+        if self._tasks:
+            log.info("finishing %d replies before stopping", len(self._tasks))
+            await asyncio.wait(self._tasks, timeout=grace)
 
     async def _forever(self, loop: Callable[[], Awaitable[None]], name: str) -> None:
         backoff = 0.1

@@ -121,6 +121,7 @@ async def open_tutor(
         try:
             yield tutor
         finally:
+            await tutor.finish(grace=min(10.0, settings.shutdown_grace_seconds / 2))
             worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await worker

@@ -1,4 +1,5 @@
-"""A replica killed in the middle of a reply: another replica finishes it, exactly once."""
+"""A replica going away in the middle of a reply: killed, another replica finishes it exactly
+once; stopped (SIGTERM, a rolling update), it finishes the reply itself before it exits."""
 
 from __future__ import annotations
 
@@ -70,6 +71,41 @@ async def test_killed_mid_reply_is_finished_once_by_another_replica(
         assert client.xlen(keys.tutor_jobs()) == 0
         client.close()
         assert survivor.pending("ai-done") == 0
+    finally:
+        for replica in replicas.values():
+            replica.kill()
+        own.cleanup()
+
+
+async def test_a_stopping_replica_finishes_its_reply_first(
+    redis_server: RedisServer,
+    chat: OpenAIChatStub,
+    voice: ElevenLabsStub,
+    s3_endpoint: str,
+    sockets: Callable[..., SocketClient],
+) -> None:
+    own = RedisServer().start()
+    env = {**BASE_ENV, "HOLO_REDIS_URL": own.url, **tutor_env(chat, voice, s3_endpoint)}
+    replicas = {name: Replica(name=name, env=env).start() for name in ("drain-a", "drain-b")}
+    try:
+        a, b = replicas.values()
+        room = await open_room(sockets, a.url, b.url)
+        chat.profile.tokens_per_second = 15
+        asked = await room.say("Why do we add the same to both sides?", "q1")
+        first = await room.learner.next("ai-delta")
+        await room.friend.next("ai-delta")  # type: ignore[union-attr]
+
+        stopping = replicas[replica_running_the_reply(own.url)]
+        stopping.terminate()  # SIGTERM: drains, sends its clients elsewhere, then exits
+        survivor = room.learner if stopping is b else room.friend
+        assert survivor is not None
+
+        events = await reply_done(survivor, wait=30)
+        assert events.done is not None and events.done["reply_id"] == first["reply_id"]
+        assert events.message["text"] == DEFAULT_REPLY and events.message["reply_to"] == asked["id"]
+        assert "interrupted" not in events.message["metadata"]
+        assert len(chat.requests) == 1  # finished, not taken over
+        assert stopping.proc is not None and stopping.proc.wait(30) == 0
     finally:
         for replica in replicas.values():
             replica.kill()
