@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from app.observability.metrics import Metrics
 from app.providers.llm import UsageReport
@@ -77,8 +78,8 @@ class UsageStore:
             await pipe.execute()
 
     async def period(self, period: str) -> dict[str, int]:
-        raw: dict[str, str] = await self._redis.hgetall(keys.usage(period))  # type: ignore[assignment]
-        return {field: int(value) for field, value in raw.items()}
+        raw: Any = await self._redis.hgetall(keys.usage(period))
+        return {str(field): int(value) for field, value in raw.items()}
 
     async def month(self) -> MonthlyUsage:
         llm, tts = await self._redis.hmget(keys.usage(self.periods()[0]), [LLM_TOTAL, TTS_TOTAL])
