@@ -167,7 +167,7 @@ def create_app(settings: Settings | None = None) -> HoloApp:
     api = Starlette(
         routes=routes,
         middleware=middleware,
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )
     api.state.settings = settings

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException
@@ -37,9 +38,11 @@ class ApiError(Exception):
 
 
 def error_response(
-    status: int, code: str, message: str, headers: dict[str, str] | None = None
+    status: int, code: str, message: str, headers: Mapping[str, str] | None = None
 ) -> JSONResponse:
-    body = ErrorResponse(error=ErrorBody(code=code, message=message, request_id=request_id_var.get()))
+    body = ErrorResponse(
+        error=ErrorBody(code=code, message=message, request_id=request_id_var.get())
+    )
     return JSONResponse(body.model_dump(), status_code=status, headers=headers)
 
 
@@ -84,7 +87,9 @@ async def handle_unexpected(request: Request, exc: Exception) -> Response:
         metrics.errors.labels("store", "unavailable").inc()
         log.warning("store unavailable: %s", exc)
         return error_response(
-            503, "store_unavailable", "The service is briefly unavailable; try again.",
+            503,
+            "store_unavailable",
+            "The service is briefly unavailable; try again.",
             {"Retry-After": "2"},
         )
     metrics.errors.labels("http", "internal").inc()

@@ -14,6 +14,7 @@ from app.realtime.manager import RedisPubSubManager
 from app.store.redis import UNAVAILABLE_ERRORS
 
 READINESS_PING_TIMEOUT = 1.0
+_NOT_READY: tuple[type[BaseException], ...] = (TimeoutError, *UNAVAILABLE_ERRORS)
 
 
 async def healthz(request: Request) -> Response:
@@ -26,7 +27,7 @@ async def readyz(request: Request) -> Response:
         return error_response(503, "draining", "This replica is shutting down.")
     try:
         await asyncio.wait_for(s.redis.ping(), READINESS_PING_TIMEOUT)
-    except (TimeoutError, *UNAVAILABLE_ERRORS):
+    except _NOT_READY:
         return error_response(503, "store_unavailable", "Redis is not reachable.")
     manager = s.sio.manager
     if isinstance(manager, RedisPubSubManager) and not manager.subscribed.is_set():

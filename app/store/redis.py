@@ -6,7 +6,7 @@ lupa) running in process, so every repository runs the same code with or without
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 from urllib.parse import urlparse
 
 import fakeredis
@@ -19,7 +19,13 @@ from socketio.redis_manager import parse_redis_sentinel_url
 
 from app.config import Settings
 
-Redis = aioredis.Redis
+if TYPE_CHECKING:
+    # redis-py's annotations type every reply `bytes | str` whatever decode_responses says, so
+    # mypy sees the client as untyped (pyproject's override); replies are converted or
+    # validated where the store hands them on.
+    Redis: TypeAlias = Any
+else:
+    Redis = aioredis.Redis
 
 # Redis errors that mean "the store is unreachable now" rather than "this command is wrong".
 UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
