@@ -204,7 +204,7 @@ def spawn_node(name: str, redis_url: str | None, store: bool = True) -> Proc:
     return Proc(name, "node", port, popen)
 
 
-def wait_ready(procs: list[Proc], timeout: float = 30) -> None:
+def wait_ready(procs: list[Proc], timeout: float = 120) -> None:
     for p in procs:
         path = "/readyz" if p.kind == "holo" else "/healthz"
         _wait(p, lambda p=p, path=path: _http_ok(p.url + path), timeout, p.name)
@@ -251,6 +251,24 @@ class Stack:
         """Connections per client name."""
         clients = self.client_list() if clients is None else clients
         return Counter(c.get("name") or "(unnamed)" for c in clients)
+
+    def log_digest(self) -> dict[str, int]:
+        """Warnings and errors the servers logged (and the reaper's "is gone" lines), counted:
+        a refused send in the figures usually has its reason here."""
+        seen: Counter[str] = Counter()
+        for p in self.servers:
+            path = LOGS / f"{p.name}.log"
+            if not path.exists():
+                continue
+            for line in path.read_text(errors="replace").splitlines():
+                try:
+                    rec = json.loads(line)
+                except ValueError:
+                    continue
+                level, message = rec.get("level", ""), str(rec.get("message", ""))
+                if level in ("WARNING", "ERROR", "CRITICAL") or " is gone" in message:
+                    seen[f"{p.name}: {level} {message[:160]}"] += 1
+        return dict(seen.most_common(20))
 
     def close(self) -> None:
         for p in self.servers:

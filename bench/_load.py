@@ -319,6 +319,16 @@ class Load:
         wall = time.monotonic() - t0
         cpu, rcpu = stack.server_cpu() - cpu0, stack.redis_cpu() - rcpu0
         stack.check_alive()
+        refused = sum(sum(r["errors"].values()) for r in results)
+        undelivered = sum(r["sent"] - r["delivered"] for r in results)
+        if refused or undelivered:
+            codes: Counter[str] = Counter()
+            for r in results:
+                codes.update(r["errors"])
+            log(
+                f"WARNING {arg.get('phase')}: {refused} sends refused {dict(codes)}, "
+                f"{undelivered} not delivered; server logs say: {stack.log_digest() or 'nothing'}"
+            )
         rtt = [x for r in results for x in r["rtt_ms"]]
         ack = [x for r in results for x in r["ack_ms"]]
         timeline: Counter[int] = Counter()

@@ -3,14 +3,16 @@ load on one embedded holo-tutor process (no Redis) and on Node's socket.io with
 @socket.io/redis-adapter (2 processes on one redis-server).
 
 Load: 50 rooms x 2 clients, the two clients of a room on different servers, small messages.
-- fixed phase: every client sends 2 msg/s (200 msg/s offered): round trip p50/p99 (sender's
-  emit -> the other peer's `message` event) and server CPU per delivered message;
+- fixed phase (after a 3 s warm-up): every client sends 2 msg/s (200 msg/s offered): round
+  trip p50/p99 (sender's emit -> the other peer's `message` event) and server CPU per delivered
+  message;
 - saturate phase: every client keeps 2 messages awaiting their ack: throughput (messages
   delivered to the other peer per second).
 Redis connections per server process are read with CLIENT LIST (peak during the phases).
 
 Environment: BENCH_ROOMS (50), BENCH_RATE (2 msg/s per client), BENCH_PHASE_SECONDS (6),
-BENCH_WINDOW (2), BENCH_CLIENT_PROCS (2), BENCH_RELAY_STACKS (comma list of the stack keys below).
+BENCH_WINDOW (2), BENCH_CLIENT_PROCS (2), BENCH_RELAY_STACKS (comma list of the stack keys
+below; default holo2,holo1,node2,node2-relay).
 """
 
 from __future__ import annotations
@@ -54,6 +56,9 @@ STACKS: dict[str, tuple[str, str, int, bool, bool, bool]] = {
 }
 
 
+DEFAULT_STACKS = ["holo2", "holo1", "node2", "node2-relay"]  # holo2-tutor: opt-in
+
+
 def run_stack(key: str, rooms: int, rate: float, seconds: float, window: int) -> dict[str, Any]:
     label, kind, n, with_redis, store, tutor = STACKS[key]
     log(f"[{key}] starting {label}")
@@ -90,6 +95,7 @@ def run_stack(key: str, rooms: int, rate: float, seconds: float, window: int) ->
             "redis_clients_idle": dict(idle_conns),
             "fixed": fixed,
             "saturate": sat,
+            "server_log_digest": stack.log_digest(),
         }
     finally:
         if load is not None:
@@ -188,7 +194,7 @@ def main() -> None:
     rate = float(os.environ.get("BENCH_RATE", "2"))
     seconds = float(os.environ.get("BENCH_PHASE_SECONDS", "6"))
     window = int(os.environ.get("BENCH_WINDOW", "2"))
-    keys = os.environ.get("BENCH_RELAY_STACKS", ",".join(STACKS)).split(",")
+    keys = os.environ.get("BENCH_RELAY_STACKS", ",".join(DEFAULT_STACKS)).split(",")
     log(
         f"realtime_relay: {rooms} rooms x 2 clients, fixed {rate} msg/s per client, "
         f"saturate window {window}, {seconds:.0f}s phases, stacks {', '.join(keys)}"
