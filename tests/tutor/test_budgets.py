@@ -21,7 +21,7 @@ from tests.servers import RedisServer, Replica
 from tests.stubs.elevenlabs import ElevenLabsStub
 from tests.stubs.openai_chat import DEFAULT_REPLY, OpenAIChatStub
 from tests.tutor.conftest import tutor_env
-from tests.tutor.room import open_room, reply_done
+from tests.tutor.room import TutorRoom, open_room, reply_done
 
 TTS_BUDGET = 1000
 LLM_BUDGET = 50_000
@@ -67,6 +67,18 @@ async def usage_redis(budget_redis: RedisServer) -> AsyncIterator[aioredis.Redis
     await client.aclose()
 
 
+@pytest.fixture
+async def room(
+    budget_replica: Replica,
+    usage_redis: aioredis.Redis,
+    chat: OpenAIChatStub,
+    voice: ElevenLabsStub,
+    sockets: Callable[..., SocketClient],
+) -> TutorRoom:
+    """A learner alone with the tutor on the budgets replica, usage counters at zero."""
+    return await open_room(sockets, budget_replica.url)
+
+
 def this_period() -> tuple[str, str]:
     return periods(time.time())
 
@@ -81,13 +93,8 @@ def metric(exposition: str, name: str, **labels: str) -> float:
 
 
 async def test_usage_is_counted_per_provider_model_day_and_month(
-    budget_replica: Replica,
-    usage_redis: aioredis.Redis,
-    chat: OpenAIChatStub,
-    voice: ElevenLabsStub,
-    sockets: Callable[..., SocketClient],
+    budget_replica: Replica, room: TutorRoom, usage_redis: aioredis.Redis
 ) -> None:
-    room = await open_room(sockets, budget_replica.url)
     await room.say("What is a fraction?", "q1")
     events = await reply_done(room.learner)
     assert len(events.audio) == 5
@@ -113,15 +120,10 @@ async def test_usage_is_counted_per_provider_model_day_and_month(
 
 
 async def test_voice_turns_off_near_the_tts_budget_and_text_goes_on(
-    budget_replica: Replica,
-    usage_redis: aioredis.Redis,
-    chat: OpenAIChatStub,
-    voice: ElevenLabsStub,
-    sockets: Callable[..., SocketClient],
+    room: TutorRoom, usage_redis: aioredis.Redis, voice: ElevenLabsStub
 ) -> None:
     # 95% of the budget is the cutoff: 10 characters are left, less than any sentence.
     await usage_redis.hset(keys.usage(this_period()[0]), TTS_TOTAL, int(TTS_BUDGET * 0.95) - 10)
-    room = await open_room(sockets, budget_replica.url)
     await room.say("What is a fraction?", "q1")
     events = await reply_done(room.learner)
     assert events.message["text"] == DEFAULT_REPLY
@@ -136,14 +138,9 @@ async def test_voice_turns_off_near_the_tts_budget_and_text_goes_on(
 
 
 async def test_at_the_llm_budget_the_learner_gets_a_clear_message(
-    budget_replica: Replica,
-    usage_redis: aioredis.Redis,
-    chat: OpenAIChatStub,
-    voice: ElevenLabsStub,
-    sockets: Callable[..., SocketClient],
+    room: TutorRoom, usage_redis: aioredis.Redis, chat: OpenAIChatStub, voice: ElevenLabsStub
 ) -> None:
     await usage_redis.hset(keys.usage(this_period()[0]), LLM_TOTAL, LLM_BUDGET)
-    room = await open_room(sockets, budget_replica.url)
     await room.say("What is a fraction?", "q1")
     events = await reply_done(room.learner)
     assert events.message["text"] == LLM_BUDGET_TEXT

@@ -3,8 +3,11 @@ once; stopped (SIGTERM, a rolling update), it finishes the reply itself before i
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
 
+import pytest
 import redis
 
 from app.store import keys
@@ -14,99 +17,107 @@ from tests.servers import RedisServer, Replica
 from tests.stubs.elevenlabs import ElevenLabsStub
 from tests.stubs.openai_chat import DEFAULT_REPLY, OpenAIChatStub
 from tests.tutor.conftest import tutor_env
-from tests.tutor.room import open_room, reply_done
+from tests.tutor.room import TutorRoom, open_room, reply_done
 
 
-def replica_running_the_reply(redis_url: str) -> str:
-    """The consumer holding the one pending reply job."""
-    client = redis.Redis.from_url(redis_url, decode_responses=True)
+@dataclass
+class InFlight:
+    """A reply streaming slowly, the replica running it, and the participant on the other."""
+
+    room: TutorRoom
+    asked: dict[str, Any]
+    first_delta: dict[str, Any]
+    running: Replica
+    other: Replica
+    survivor: SocketClient
+
+
+@dataclass
+class Pair:
+    redis: RedisServer  # its own: no other test's jobs are pending in it
+    replicas: dict[str, Replica]
+
+    def running_the_reply(self) -> Replica:
+        """The replica whose consumer holds the one pending reply job."""
+        client = redis.Redis.from_url(self.redis.url, decode_responses=True)
+        try:
+            pending = client.xpending_range(keys.tutor_jobs(), keys.TUTOR_GROUP, "-", "+", 10)
+        finally:
+            client.close()
+        assert len(pending) == 1, pending
+        return self.replicas[str(pending[0]["consumer"])]
+
+    def jobs_left(self) -> int:
+        client = redis.Redis.from_url(self.redis.url, decode_responses=True)
+        try:
+            return int(client.xlen(keys.tutor_jobs()))
+        finally:
+            client.close()
+
+    async def reply_in_flight(
+        self, sockets: Callable[..., SocketClient], chat: OpenAIChatStub, tokens_per_second: float
+    ) -> InFlight:
+        a, b = self.replicas.values()
+        room = await open_room(sockets, a.url, b.url)
+        chat.profile.tokens_per_second = tokens_per_second  # still running when we act
+        asked = await room.say("Why do we add the same to both sides?", "q1")
+        first = await room.learner.next("ai-delta")
+        assert room.friend is not None
+        await room.friend.next("ai-delta")
+        running = self.running_the_reply()
+        other, survivor = (a, room.learner) if running is b else (b, room.friend)
+        return InFlight(room, asked, first, running, other, survivor)
+
+
+@pytest.fixture
+def pair(chat: OpenAIChatStub, voice: ElevenLabsStub, s3_endpoint: str) -> Iterator[Pair]:
+    own = RedisServer().start()
+    env = {**BASE_ENV, "HOLO_REDIS_URL": own.url, **tutor_env(chat, voice, s3_endpoint)}
+    replicas: dict[str, Replica] = {}
     try:
-        pending = client.xpending_range(keys.tutor_jobs(), keys.TUTOR_GROUP, "-", "+", 10)
+        for name in ("pair-a", "pair-b"):
+            replicas[name] = Replica(name=name, env=env).start()
+        yield Pair(own, replicas)
     finally:
-        client.close()
-    assert len(pending) == 1, pending
-    return str(pending[0]["consumer"])
+        for replica in replicas.values():
+            replica.kill()
+        own.cleanup()
 
 
 async def test_killed_mid_reply_is_finished_once_by_another_replica(
-    redis_server: RedisServer,
-    chat: OpenAIChatStub,
-    voice: ElevenLabsStub,
-    s3_endpoint: str,
-    sockets: Callable[..., SocketClient],
+    pair: Pair, chat: OpenAIChatStub, sockets: Callable[..., SocketClient]
 ) -> None:
-    # A Redis of its own: no other test's jobs are pending in it.
-    own = RedisServer().start()
-    env = {**BASE_ENV, "HOLO_REDIS_URL": own.url, **tutor_env(chat, voice, s3_endpoint)}
-    replicas = {name: Replica(name=name, env=env).start() for name in ("takeover-a", "takeover-b")}
-    try:
-        a, b = replicas.values()
-        room = await open_room(sockets, a.url, b.url)
-        chat.profile.tokens_per_second = 8  # seconds long: it is still running when we kill
-        asked = await room.say("Why is the sky blue?", "q1")
-        first = await room.friend.next("ai-delta")  # type: ignore[union-attr]
-        await room.learner.next("ai-delta")
+    flight = await pair.reply_in_flight(sockets, chat, tokens_per_second=8)
+    flight.running.kill()  # SIGKILL: no goodbye
+    chat.profile.tokens_per_second = None
 
-        doomed = replicas[replica_running_the_reply(own.url)]
-        doomed.kill()  # SIGKILL: no goodbye
-        chat.profile.tokens_per_second = None
-        survivor = room.learner if doomed is b else room.friend
-        assert survivor is not None
+    events = await reply_done(flight.survivor, wait=30)
+    assert events.done is not None and events.done["reply_id"] != flight.first_delta["reply_id"]
+    assert events.message["text"] == DEFAULT_REPLY
+    assert events.message["reply_to"] == flight.asked["id"]
+    # The new attempt says which partial reply it replaces.
+    assert {d["reply_to"] for d in events.deltas} == {flight.asked["id"]}
 
-        events = await reply_done(survivor, wait=30)
-        assert events.done is not None and events.done["reply_id"] != first["reply_id"]
-        assert events.message["text"] == DEFAULT_REPLY
-        assert events.message["reply_to"] == asked["id"]
-        # The new attempt says which partial reply it replaces.
-        assert {d["reply_to"] for d in events.deltas} == {asked["id"]}
-
-        # Exactly once: one answer stored, two model requests (the killed one and the retry),
-        # and the job is gone from the queue.
-        alive = a if doomed is b else b
-        room.learner_api.base_url = alive.url
-        replies = [m for m in await room.messages() if m["sender"]["kind"] == "ai"]
-        assert [m["reply_to"] for m in replies] == [asked["id"]]
-        assert len(chat.requests) == 2
-        client = redis.Redis.from_url(own.url, decode_responses=True)
-        assert client.xlen(keys.tutor_jobs()) == 0
-        client.close()
-        assert survivor.pending("ai-done") == 0
-    finally:
-        for replica in replicas.values():
-            replica.kill()
-        own.cleanup()
+    # Exactly once: one answer stored, two model requests (the killed one and the retry), and
+    # the job gone from the queue.
+    flight.room.learner_api.base_url = flight.other.url
+    replies = [m for m in await flight.room.messages() if m["sender"]["kind"] == "ai"]
+    assert [m["reply_to"] for m in replies] == [flight.asked["id"]]
+    assert len(chat.requests) == 2
+    assert pair.jobs_left() == 0
+    assert flight.survivor.pending("ai-done") == 0
 
 
 async def test_a_stopping_replica_finishes_its_reply_first(
-    redis_server: RedisServer,
-    chat: OpenAIChatStub,
-    voice: ElevenLabsStub,
-    s3_endpoint: str,
-    sockets: Callable[..., SocketClient],
+    pair: Pair, chat: OpenAIChatStub, sockets: Callable[..., SocketClient]
 ) -> None:
-    own = RedisServer().start()
-    env = {**BASE_ENV, "HOLO_REDIS_URL": own.url, **tutor_env(chat, voice, s3_endpoint)}
-    replicas = {name: Replica(name=name, env=env).start() for name in ("drain-a", "drain-b")}
-    try:
-        a, b = replicas.values()
-        room = await open_room(sockets, a.url, b.url)
-        chat.profile.tokens_per_second = 15
-        asked = await room.say("Why do we add the same to both sides?", "q1")
-        first = await room.learner.next("ai-delta")
-        await room.friend.next("ai-delta")  # type: ignore[union-attr]
+    flight = await pair.reply_in_flight(sockets, chat, tokens_per_second=15)
+    flight.running.terminate()  # SIGTERM: drains, sends its clients elsewhere, then exits
 
-        stopping = replicas[replica_running_the_reply(own.url)]
-        stopping.terminate()  # SIGTERM: drains, sends its clients elsewhere, then exits
-        survivor = room.learner if stopping is b else room.friend
-        assert survivor is not None
-
-        events = await reply_done(survivor, wait=30)
-        assert events.done is not None and events.done["reply_id"] == first["reply_id"]
-        assert events.message["text"] == DEFAULT_REPLY and events.message["reply_to"] == asked["id"]
-        assert "interrupted" not in events.message["metadata"]
-        assert len(chat.requests) == 1  # finished, not taken over
-        assert stopping.proc is not None and stopping.proc.wait(30) == 0
-    finally:
-        for replica in replicas.values():
-            replica.kill()
-        own.cleanup()
+    events = await reply_done(flight.survivor, wait=30)
+    assert events.done is not None and events.done["reply_id"] == flight.first_delta["reply_id"]
+    assert events.message["text"] == DEFAULT_REPLY
+    assert "interrupted" not in events.message["metadata"]
+    assert len(chat.requests) == 1  # finished, not taken over
+    assert flight.running.proc is not None and flight.running.proc.wait(30) == 0
+    assert pair.jobs_left() == 0
