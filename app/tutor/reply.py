@@ -34,7 +34,7 @@ from app.providers.tts import TTS
 from app.providers.tts.factory import voice_for
 from app.store import keys
 from app.store.messages import ConversationClosed, MessageStore
-from app.store.redis import Redis
+from app.store.redis import UNAVAILABLE_ERRORS, Redis
 from app.tutor.batcher import DeltaBatcher
 from app.tutor.events import AiAudio, AiDelta, AiDone, AiError, Emitter, Notice, RoomEvents
 from app.tutor.prompt import build_prompt, persona_of
@@ -201,7 +201,7 @@ class Reply:
                     raise event
                 if isinstance(event, UsageReport):
                     out.report = event
-                    await d.usage.record_llm(event)
+                    await self._record_llm(event)
                     continue
                 out.offline = out.offline or event.offline
                 out.received.append(event.text)
@@ -255,6 +255,14 @@ class Reply:
             self.deps.metrics.reply_first_audio.observe(max(0.0, time.time() - self.received_at))
         await self._room.audio(AiAudio(reply_id=self.reply_id, seq=seq, url=url, text=sentence))
 
+    async def _record_llm(self, report: UsageReport) -> None:
+        # The reply is complete when its usage arrives: a store hiccup must not lose it.
+        try:
+            await self.deps.usage.record_llm(report)
+        except UNAVAILABLE_ERRORS as exc:
+            self.deps.metrics.errors.labels("tutor", "usage_not_recorded").inc()
+            log.warning("reply %s: usage not recorded: %s", self.reply_id, exc)
+
     async def _record_speech(self, provider: str, characters: int, billed: int) -> None:
         await self.deps.usage.record_tts(provider, characters=characters, billed=billed)
 
@@ -281,7 +289,7 @@ class Reply:
             return await self._store(LLM_BUDGET_TEXT, {"budget": "llm"})
         if out.report is None and out.received:
             # Stopped mid-stream: the provider never sent its count; estimate what it billed.
-            await d.usage.record_llm(
+            await self._record_llm(
                 UsageReport(
                     provider=d.llm.provider,
                     model=d.llm.model,
