@@ -50,7 +50,10 @@ frontend:
 	@if [ -f frontend/package.json ]; then \
 	  if command -v npm >/dev/null; then \
 	    [ -d frontend/node_modules ] || npm --prefix frontend ci --no-audit --no-fund; \
-	    npm --prefix frontend run build; \
+	    if [ ! -f frontend/dist/index.html ] || [ -n "$$(find frontend -path frontend/node_modules -prune \
+	         -o -path frontend/dist -prune -o -type f -newer frontend/dist/index.html -print -quit)" ]; then \
+	      npm --prefix frontend run build; \
+	    else echo "make: frontend/dist is up to date"; fi; \
 	  else echo "make: npm not found; serving without the web app (apt-get install npm)"; fi; \
 	fi
 
