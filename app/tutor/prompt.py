@@ -37,6 +37,27 @@ def system_prompt(companion: Companion) -> str:
     )
 
 
+def conversation_for(messages: Sequence[Message], message_id: str) -> list[Message] | None:
+    """The conversation a reply to ``message_id`` continues: everything up to that message, each
+    tutor reply right after the message it answers (an interrupted reply is stored after the
+    message that interrupted it). None when the message is not among ``messages``."""
+    ids = [m.id for m in messages]
+    if message_id not in ids:
+        return None
+    cut = ids.index(message_id)
+    earlier = set(ids[:cut])
+    replies = {m.reply_to: m for m in messages if m.sender.kind == "ai" and m.reply_to in earlier}
+    moved = {m.id for m in replies.values()}
+    ordered: list[Message] = []
+    for message in messages[: cut + 1]:
+        if message.id in moved:
+            continue
+        ordered.append(message)
+        if message.id in replies:
+            ordered.append(replies[message.id])
+    return ordered
+
+
 def build_prompt(
     companion: Companion, conversation: Sequence[Message], *, budget_tokens: int
 ) -> list[ChatMessage]:

@@ -23,6 +23,7 @@ from app.store.redis import UNAVAILABLE_ERRORS, Redis
 from app.store.rooms import RoomStore
 from app.tutor.events import AiError, RoomEvents
 from app.tutor.jobs import Job, ReplyJobs
+from app.tutor.prompt import conversation_for
 from app.tutor.reply import Reply, ReplyDeps, reply_client_id
 
 log = logging.getLogger(__name__)
@@ -229,9 +230,8 @@ class Tutor:
         self._running[job.entry_id].reply = reply  # registered first, then the turn is read
         if await self._redis.get(keys.room_turn(job.room_id)) != job.message_id:
             return True  # stopped, or the learner has said something newer
-        conversation = await self.deps.messages.recent(job.room_id, limit=CONVERSATION_WINDOW)
-        ids = [m.id for m in conversation]
-        if job.message_id not in ids:
-            return True
-        await reply.run(conversation[: ids.index(job.message_id) + 1])
+        recent = await self.deps.messages.recent(job.room_id, limit=CONVERSATION_WINDOW)
+        conversation = conversation_for(recent, job.message_id)
+        if conversation is not None:
+            await reply.run(conversation)
         return True

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from app.catalogue import Catalogue
 from app.models import Message, Sender
-from app.tutor.prompt import TUTORING_POLICY, build_prompt
+from app.tutor.prompt import TUTORING_POLICY, build_prompt, conversation_for
 
 ADA = Catalogue.load().get("ada-math")
 assert ADA is not None
@@ -57,3 +57,13 @@ def test_two_humans_are_named() -> None:
     conversation = [msg(ANN, "Is it 4?", 1), msg(BEA, "I think 5.", 2)]
     prompt = build_prompt(ADA, conversation, budget_tokens=1000)
     assert [m.content for m in prompt[1:]] == ["Ann: Is it 4?", "Bea: I think 5."]
+
+
+def test_an_interrupted_reply_goes_back_after_the_message_it_answered() -> None:
+    q1, q2 = msg(ANN, "What is a prime?", 1), msg(ANN, "Wait, what is an even number?", 2)
+    partial = msg(TUTOR, "A prime is", 3).model_copy(update={"reply_to": "m1"})
+    q3 = msg(ANN, "and odd?", 4)
+    stored = [q1, q2, partial, q3]
+    assert conversation_for(stored, "m2") == [q1, partial, q2]
+    assert conversation_for(stored, "m4") == [q1, partial, q2, q3]
+    assert conversation_for(stored, "gone") is None
