@@ -20,6 +20,10 @@ import { NoticeList } from "./NoticeList";
 import { Participants } from "./Participants";
 import { VideoTile } from "./VideoTile";
 
+// Negotiation errors are recovered from (perfect negotiation, ICE restart); keep them visible to
+// whoever debugs a call in the browser console.
+const reportRtcError = (error: unknown) => console.warn("webrtc:", error);
+
 export function CallPage() {
   const { roomId = "" } = useParams();
   const [search] = useSearchParams();
@@ -47,10 +51,12 @@ export function CallPage() {
     roomId,
     joinedSid: room.joined?.you.sid ?? null,
     peers: room.peers,
+    initialPeerSids: room.joined?.peers.map((p) => p.sid),
     localStream: media.stream,
     outgoingVideo: media.outgoingVideo,
     iceServers: ice.iceServers,
     refreshIceServers: ice.refresh,
+    onError: reportRtcError,
   });
 
   const companionId = room.joined?.room?.companion_id;

@@ -2,6 +2,9 @@
 //
 // - Links for the peers listed in the join ack (and every later peer-joined) are made once we
 //   have joined; an offer from a peer we have no link for yet makes one (it can overtake the ack).
+// - The newcomer offers: links to the peers of our join ack send their tracks at once, links to
+//   peers who joined after us wait (briefly) for their offer. Perfect negotiation still settles
+//   any collision, but the first call set-up has none.
 // - A socket drop closes every link: our socket id changes, so the others see us leave and come
 //   back, and both sides negotiate afresh after the rejoin.
 // - ICE servers are refreshed by useIceServers; links take the new list for future gathering and
@@ -25,6 +28,8 @@ export interface UseWebRTCOptions {
   /** Our socket id once the join was acknowledged; null while (re)joining. */
   joinedSid: string | null;
   peers: Peer[];
+  /** Socket ids listed in our join ack: we offer to these; later arrivals offer to us. */
+  initialPeerSids?: string[];
   localStream: MediaStream | null;
   outgoingVideo: MediaStreamTrack | null;
   iceServers: RTCIceServer[] | null;
@@ -83,7 +88,7 @@ export function useWebRTC(opts: UseWebRTCOptions): UseWebRTC {
   }, []);
 
   const ensureLink = useCallback(
-    (sid: string): PeerLink | null => {
+    (sid: string, passive: boolean): PeerLink | null => {
       const existing = links.current.get(sid);
       if (existing) return existing;
       const o = latest.current;
@@ -102,6 +107,7 @@ export function useWebRTC(opts: UseWebRTCOptions): UseWebRTC {
         onStateChange: (state) => update(sid, { state }),
         onError: (error) => latest.current.onError?.(error),
         createPeerConnection: o.createPeerConnection,
+        passive,
       });
       links.current.set(sid, link);
       link.setLocalStream(o.localStream);
@@ -119,9 +125,9 @@ export function useWebRTC(opts: UseWebRTCOptions): UseWebRTC {
   useEffect(() => {
     if (!socket) return;
     const onDescription = ({ from, sdp }: { from: string; sdp: RTCSessionDescriptionInit }) =>
-      void ensureLink(from)?.handleDescription(sdp);
+      void ensureLink(from, true)?.handleDescription(sdp);
     const onCandidate = ({ from, candidate }: { from: string; candidate: RTCIceCandidateInit }) =>
-      void ensureLink(from)?.handleCandidate(candidate);
+      void ensureLink(from, true)?.handleCandidate(candidate);
     const onPeerLeft = ({ sid }: Peer) => closeLink(sid);
     socket.on("offer", onDescription);
     socket.on("answer", onDescription);
@@ -141,7 +147,8 @@ export function useWebRTC(opts: UseWebRTCOptions): UseWebRTC {
   // Everyone we know to be in the room gets a link once we have joined.
   useEffect(() => {
     if (!joinedSid || iceServers === null) return;
-    for (const peer of peers) ensureLink(peer.sid);
+    const initial = new Set(latest.current.initialPeerSids ?? []);
+    for (const peer of peers) ensureLink(peer.sid, !initial.has(peer.sid));
   }, [joinedSid, peers, iceServers, ensureLink]);
 
   useEffect(() => {

@@ -122,6 +122,39 @@ describe("PeerLink", () => {
     expect(fake.tracks).toHaveLength(2);
   });
 
+  it("does not offer when negotiationneeded fires outside stable (a rollback is queued)", async () => {
+    const { fake, sent } = makeLink(true);
+    await fake.setRemoteDescription({ type: "offer", sdp: "theirs" });
+    fake.onnegotiationneeded?.();
+    await settle();
+    expect(sent).toEqual([]);
+    expect(fake.signalingState).toBe("have-remote-offer");
+  });
+
+  it("a passive link keeps its tracks for the answer to the newcomer's offer", async () => {
+    const { link, fake, sent } = makeLink(false, { passive: true, passiveForMs: 10_000 });
+    link.setLocalStream(stream());
+    await settle();
+    expect(fake.tracks).toHaveLength(0);
+    expect(sent).toEqual([]);
+    await link.handleDescription({ type: "offer", sdp: "theirs" });
+    expect(fake.tracks).toHaveLength(2);
+    expect(sent.map((s) => (s.body as RTCSessionDescriptionInit).type)).toContain("answer");
+    link.close();
+  });
+
+  it("a passive link offers itself when no offer comes", async () => {
+    vi.useFakeTimers();
+    const { link, fake, sent } = makeLink(false, { passive: true, passiveForMs: 3000 });
+    link.setLocalStream(stream());
+    await vi.advanceTimersByTimeAsync(2900);
+    expect(sent).toEqual([]);
+    await vi.advanceTimersByTimeAsync(200);
+    expect(fake.tracks).toHaveLength(2);
+    expect(sent.at(-1)).toMatchObject({ body: { type: "offer" } });
+    vi.useRealTimers();
+  });
+
   it("stops signaling after close", async () => {
     const { link, fake, sent } = makeLink(false);
     link.close();

@@ -23,6 +23,11 @@ export interface PeerLinkOptions {
   onStateChange?: (state: RTCPeerConnectionState) => void;
   onError?: (error: unknown) => void;
   createPeerConnection?: (config: RTCConfiguration) => RTCPeerConnection;
+  /** Wait for the other side's offer before sending our tracks (we were in the room first and
+   * the newcomer offers): no glare on the first negotiation, one round trip instead of two.
+   * After `passiveForMs` without an offer we offer ourselves. */
+  passive?: boolean;
+  passiveForMs?: number;
 }
 
 /** The polite peer is the one with the larger socket id: both sides agree without talking. */
@@ -42,12 +47,19 @@ export class PeerLink {
   private remoteStream: MediaStream | null = null;
   private restarting = false;
   private closed = false;
+  private deferred: MediaStream | null = null;
+  private passiveTimer: ReturnType<typeof setTimeout> | undefined;
+  private waitingForOffer: boolean;
 
   constructor(private readonly opts: PeerLinkOptions) {
     this.remoteSid = opts.remoteSid;
     this.polite = opts.polite;
     const create = opts.createPeerConnection ?? ((c: RTCConfiguration) => new RTCPeerConnection(c));
     this.pc = create(opts.config);
+    this.waitingForOffer = Boolean(opts.passive);
+    if (this.waitingForOffer) {
+      this.passiveTimer = setTimeout(() => this.stopWaiting(), opts.passiveForMs ?? 3000);
+    }
     this.pc.onnegotiationneeded = () => void this.negotiate();
     this.pc.onicecandidate = (event) => {
       if (event.candidate && !this.closed) {
@@ -78,6 +90,10 @@ export class PeerLink {
   /** Send these tracks (audio and video of the camera stream). */
   setLocalStream(stream: MediaStream | null): void {
     if (!stream || this.closed) return;
+    if (this.waitingForOffer) {
+      this.deferred = stream;
+      return;
+    }
     for (const track of stream.getTracks()) {
       const sender = this.senders.get(track.kind);
       if (sender) {
@@ -94,8 +110,20 @@ export class PeerLink {
     if (sender) await sender.replaceTrack(track);
   }
 
+  private stopWaiting(): void {
+    clearTimeout(this.passiveTimer);
+    if (!this.waitingForOffer) return;
+    this.waitingForOffer = false;
+    const stream = this.deferred;
+    this.deferred = null;
+    this.setLocalStream(stream);
+  }
+
   private async negotiate(): Promise<void> {
-    if (this.closed) return;
+    // Only from stable: negotiationneeded can fire while a rollback or an answer is still
+    // queued, and an offer made then would be rolled back under us (Chrome then stops
+    // gathering for the answer). The browser fires the event again once stable.
+    if (this.closed || this.pc.signalingState !== "stable") return;
     try {
       this.makingOffer = true;
       await this.pc.setLocalDescription();
@@ -125,6 +153,8 @@ export class PeerLink {
       this.settingRemoteAnswer = false;
       await this.flushCandidates();
       if (description.type === "offer") {
+        // Passive until now: our tracks join this answer (addTrack reuses the offered m-lines).
+        this.stopWaiting();
         await this.pc.setLocalDescription();
         const local = this.pc.localDescription;
         if (local && !this.closed) this.opts.signaling.description(this.remoteSid, local.toJSON());
@@ -187,6 +217,8 @@ export class PeerLink {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.passiveTimer);
+    this.deferred = null;
     this.pc.onnegotiationneeded = null;
     this.pc.onicecandidate = null;
     this.pc.ontrack = null;
