@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script
     sys.path.insert(0, str(ROOT))
 
-from playwright.async_api import Browser, async_playwright  # noqa: E402
+from playwright.async_api import Browser, Page, async_playwright  # noqa: E402
 
 from app.store import keys  # noqa: E402
 from tests.servers import RedisServer, Replica, wait_until  # noqa: E402
@@ -189,8 +189,8 @@ def start_coturn(stack: ExitStack, secret: str) -> int:
     return port
 
 
-def guest(base_url: str, name: str) -> dict[str, Any]:
-    r = httpx.post(f"{base_url}/api/auth/guest", json={"display_name": name}, timeout=10)
+async def guest(http: httpx.AsyncClient, base_url: str, name: str) -> dict[str, Any]:
+    r = await http.post(f"{base_url}/api/auth/guest", json={"display_name": name})
     r.raise_for_status()
     identity: dict[str, Any] = r.json()
     return identity
@@ -200,13 +200,22 @@ def identity_script(identity: dict[str, Any]) -> str:
     return f"localStorage.setItem('holo.identity', {json.dumps(json.dumps(identity))});"
 
 
+def record_console(page: Page, into: list[str], who: str) -> None:
+    page.on("console", lambda m: into.append(f"[{who}] {m.type}: {m.text}"))
+
+
 async def one_call(browser: Browser, a: Replica, b: Replica, relay: bool) -> dict[str, float]:
-    learner_id = guest(a.url, "Learner")
-    invitee_id = guest(b.url, "Invitee")
+    async with httpx.AsyncClient(timeout=10) as http:
+        return await _one_call(http, browser, a, b, relay)
+
+
+async def _one_call(
+    http: httpx.AsyncClient, browser: Browser, a: Replica, b: Replica, relay: bool
+) -> dict[str, float]:
+    learner_id = await guest(http, a.url, "Learner")
+    invitee_id = await guest(http, b.url, "Invitee")
     auth = {"Authorization": f"Bearer {learner_id['token']}"}
-    r = httpx.post(
-        f"{a.url}/api/rooms", json={"companion_id": "ada-math"}, headers=auth, timeout=10
-    )
+    r = await http.post(f"{a.url}/api/rooms", json={"companion_id": "ada-math"}, headers=auth)
     r.raise_for_status()
     room = r.json()
     probe = PAGE_PROBE % ("true" if relay else "false")
@@ -221,7 +230,7 @@ async def one_call(browser: Browser, a: Replica, b: Replica, relay: bool) -> dic
             contexts.append(ctx)
             await ctx.add_init_script(identity_script(identity) + probe)
             page = await ctx.new_page()
-            page.on("console", lambda m, n=len(pages): console.append(f"[{n}] {m.type}: {m.text}"))
+            record_console(page, console, replica.url)
             pages.append(page)
         learner, invitee = pages
         await learner.goto(f"/rooms/{room['room_id']}")
@@ -249,7 +258,7 @@ async def one_call(browser: Browser, a: Replica, b: Replica, relay: bool) -> dic
     finally:
         for ctx in contexts:
             await ctx.close()
-        httpx.delete(f"{a.url}/api/rooms/{room['room_id']}", headers=auth, timeout=10)
+        await http.delete(f"{a.url}/api/rooms/{room['room_id']}", headers=auth)
     want = "relay" if relay else "host"
     for probe_result in (a_probe, b_probe):
         if probe_result["localType"] != want:

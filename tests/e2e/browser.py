@@ -47,7 +47,9 @@ INIT_SCRIPT = """
       const byId = new Map();
       stats.forEach((r) => byId.set(r.id, r));
       stats.forEach((r) => {
-        if (r.type === "inbound-rtp" && r.kind === "video") out.framesDecoded += r.framesDecoded || 0;
+        if (r.type === "inbound-rtp" && r.kind === "video") {
+          out.framesDecoded += r.framesDecoded || 0;
+        }
         if (r.type === "transport" && r.selectedCandidatePairId) {
           const pair = byId.get(r.selectedCandidatePairId);
           if (pair) {

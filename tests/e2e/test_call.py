@@ -45,7 +45,8 @@ async def test_two_people_call_chat_share_reload_and_history(
 
     await grid.get_by_role("button", name="Start a session with Ada").click()
     await expect(learner.get_by_role("heading", name="Session with Ada")).to_be_visible()
-    await expect(learner.get_by_role("status").filter(has_text="Waiting for someone")).to_be_visible()
+    waiting = learner.get_by_role("status").filter(has_text="Waiting for someone")
+    await expect(waiting).to_be_visible()
     invite = await learner.get_by_label("Invite link for a second person").input_value()
     assert "/rooms/" in invite and "invite=" in invite
 
@@ -69,8 +70,8 @@ async def test_two_people_call_chat_share_reload_and_history(
     await invitee.get_by_label("Message").press("Enter")
     for page in (learner, invitee):
         messages = page.get_by_test_id("messages")
-        await expect(messages.get_by_text("Hi Ivan, can you see my algebra?", exact=True)).to_have_count(1)
-        await expect(messages.get_by_text("Yes, loud and clear", exact=True)).to_have_count(1)
+        for text in ("Hi Ivan, can you see my algebra?", "Yes, loud and clear"):
+            await expect(messages.get_by_text(text, exact=True)).to_have_count(1)
     await screenshot(learner, "call")
 
     # Screen share: the learner's outgoing video becomes the screen, and Ivan keeps decoding.
