@@ -14,6 +14,7 @@ import logging
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
+from redis.asyncio.client import Pipeline
 from redis.exceptions import ResponseError
 
 from app.store import keys
@@ -45,22 +46,21 @@ class ReplyJobs:
             if "BUSYGROUP" not in str(exc):
                 raise
 
-    async def enqueue(self, room_id: str, message_id: str, received_at: float) -> str:
+    def enqueue_in(self, pipe: Pipeline, room_id: str, message_id: str, received_at: float) -> None:
+        """Queue a job as part of the caller's MULTI."""
         fields: dict[Any, Any] = {
             "room_id": room_id,
             "message_id": message_id,
             "received_at": repr(received_at),
         }
-        entry: Any = await self._redis.xadd(
-            self._stream, fields, maxlen=keys.TUTOR_JOBS_MAXLEN, approximate=True
-        )
-        return str(entry)
+        pipe.xadd(self._stream, fields, maxlen=keys.TUTOR_JOBS_MAXLEN, approximate=True)
 
-    async def read(self, count: int, *, block_ms: int) -> list[Job]:
-        """New jobs for this replica, waiting up to ``block_ms`` for one."""
+    async def read(self, count: int) -> list[Job]:
+        """New jobs for this replica (not waiting: the replica's one blocking read is on the
+        streams themselves, see ``service.Tutor._listen``)."""
         try:
             answer: Any = await self._redis.xreadgroup(
-                keys.TUTOR_GROUP, self.consumer, {self._stream: ">"}, count=count, block=block_ms
+                keys.TUTOR_GROUP, self.consumer, {self._stream: ">"}, count=count
             )
         except ResponseError as exc:
             if "NOGROUP" not in str(exc):

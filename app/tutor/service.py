@@ -9,6 +9,7 @@ checks the turn, so either it sees the new turn or the control entry finds it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -49,6 +50,7 @@ class Control(BaseModel):
 class _Running:
     job: Job
     reply: Reply | None = None
+    stopped: bool = False  # a stop arrived before the reply started
 
 
 class Tutor:
@@ -72,40 +74,48 @@ class Tutor:
         self._running: dict[str, _Running] = {}  # by stream entry id
         self._tasks: set[asyncio.Task[None]] = set()
         self._freed = asyncio.Event()
+        self._queued = asyncio.Event()
         self._intake: list[asyncio.Task[None]] = []
 
     # -- called by the realtime layer -------------------------------------------------------
 
     async def on_learner_message(self, room_id: str, message: Message) -> None:
         """A new learner message: it is now the turn to answer, anything in flight stops."""
-        await self._redis.set(keys.room_turn(room_id), message.id, ex=keys.ROOM_TTL)
-        await self._control(Control(room_id=room_id, keep=message.id))
-        await self._jobs.enqueue(room_id, message.id, message.ts)
+        control = Control(room_id=room_id, keep=message.id)
+        await self._post(control, turn=message.id, job=message)
 
     async def stop(self, room_id: str, reply_id: str | None = None) -> None:
-        if reply_id is None:
-            # Also a reply that is queued and not started yet.
-            await self._redis.set(keys.room_turn(room_id), "", ex=keys.ROOM_TTL)
-        await self._control(Control(room_id=room_id, reply_id=reply_id))
+        # Without a reply id, also a reply that is queued and not started yet.
+        await self._post(
+            Control(room_id=room_id, reply_id=reply_id), turn="" if reply_id is None else None
+        )
 
-    async def _control(self, control: Control) -> None:
+    async def _post(
+        self, control: Control, *, turn: str | None, job: Message | None = None
+    ) -> None:
+        """One round trip (MULTI): move the turn, post the control entry, queue the job."""
         self._apply(control)  # this replica at once; the others through the stream
         entry: dict[Any, Any] = {"control": control.model_dump_json()}
-        await self._redis.xadd(
-            keys.tutor_control(),
-            entry,
-            maxlen=keys.TUTOR_CONTROL_MAXLEN,
-            approximate=True,
-        )
+        async with self._redis.pipeline(transaction=True) as pipe:
+            if turn is not None:
+                pipe.set(keys.room_turn(control.room_id), turn, ex=keys.ROOM_TTL)
+            pipe.xadd(
+                keys.tutor_control(), entry, maxlen=keys.TUTOR_CONTROL_MAXLEN, approximate=True
+            )
+            if job is not None:
+                self._jobs.enqueue_in(pipe, control.room_id, job.id, job.ts)
+            await pipe.execute()
 
     def _apply(self, control: Control) -> None:
         for running in self._running.values():
+            if running.job.room_id != control.room_id or control.keep == running.job.message_id:
+                continue
             reply = running.reply
-            if reply is None or running.job.room_id != control.room_id:
-                continue
-            if control.reply_id not in (None, reply.reply_id) or control.keep == reply.message_id:
-                continue
-            reply.stop_requested.set()
+            if reply is None:
+                # Not started yet: it will not start. (A reply id names a reply that started.)
+                running.stopped = running.stopped or control.reply_id is None
+            elif control.reply_id in (None, reply.reply_id):
+                reply.stop_requested.set()
 
     # -- the worker -------------------------------------------------------------------------
 
@@ -156,8 +166,12 @@ class Tutor:
             while len(self._running) >= self._max:
                 self._freed.clear()
                 await self._freed.wait()
-            for job in await self._jobs.read(self._max - len(self._running), block_ms=BLOCK_MS):
+            for job in await self._jobs.read(self._max - len(self._running)):
                 self._start(job)
+            # Woken by ``_listen`` when a job is queued; a timeout as a safety net.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._queued.wait(), BLOCK_MS / 1000)
+            self._queued.clear()
 
     async def _reclaim(self) -> None:
         while True:
@@ -173,12 +187,17 @@ class Tutor:
             await self._jobs.keep(list(self._running))
 
     async def _listen(self) -> None:
-        last = "$"
+        """The one blocking read a replica keeps open: control entries, applied at once, and
+        new jobs, which wake ``_consume`` to claim them through the group."""
+        last = {keys.tutor_control(): "$", keys.tutor_jobs(): "$"}
         while True:
-            answer: Any = await self._redis.xread({keys.tutor_control(): last}, block=BLOCK_MS)
-            for _stream, entries in answer or []:
+            answer: Any = await self._redis.xread(dict(last), block=BLOCK_MS)
+            for stream, entries in answer or []:
+                last[stream] = entries[-1][0]
+                if stream == keys.tutor_jobs():
+                    self._queued.set()
+                    continue
                 for entry_id, fields in entries:
-                    last = entry_id
                     try:
                         self._apply(Control.model_validate_json(fields.get("control", "")))
                     except ValidationError:
@@ -196,8 +215,11 @@ class Tutor:
         try:
             if await self._answer(job):
                 await self._jobs.done(job.entry_id)
-        except Exception:
+        except UNAVAILABLE_ERRORS as exc:
             # Not acknowledged: after claim_timeout a replica tries again (MAX_ATTEMPTS in all).
+            log.warning("reply to %s failed, the store is unavailable: %r", job.message_id, exc)
+            self.deps.metrics.errors.labels("tutor", "store_unavailable").inc()
+        except Exception:
             log.exception("reply to %s failed", job.message_id)
             self.deps.metrics.errors.labels("tutor", "internal").inc()
         finally:
@@ -206,9 +228,11 @@ class Tutor:
 
     async def _answer(self, job: Job) -> bool:
         """Runs the reply; True when the job is finished (answered, or nothing to answer)."""
-        room_events = RoomEvents(self.deps.emitter, job.room_id)
+        running = self._running[job.entry_id]  # registered before the turn is read
+        if await self._redis.get(keys.room_turn(job.room_id)) != job.message_id:
+            return True  # stopped, or the learner has said something newer
         if await self._jobs.attempt(job) > MAX_ATTEMPTS:
-            await room_events.error(
+            await RoomEvents(self.deps.emitter, job.room_id).error(
                 AiError(code="reply_failed", message="The tutor could not answer that message.")
             )
             return True
@@ -220,18 +244,17 @@ class Tutor:
             job.room_id, None, reply_client_id(job.message_id)
         ):
             return True  # answered already (by a replica that died before acknowledging)
-        reply = Reply(
+        reply = running.reply = Reply(
             self.deps,
             room_id=job.room_id,
             message_id=job.message_id,
             companion=companion,
             received_at=job.received_at,
         )
-        self._running[job.entry_id].reply = reply  # registered first, then the turn is read
-        if await self._redis.get(keys.room_turn(job.room_id)) != job.message_id:
-            return True  # stopped, or the learner has said something newer
+        if running.stopped:
+            reply.stop_requested.set()
         recent = await self.deps.messages.recent(job.room_id, limit=CONVERSATION_WINDOW)
         conversation = conversation_for(recent, job.message_id)
-        if conversation is not None:
+        if conversation is not None and not running.stopped:
             await reply.run(conversation)
         return True
