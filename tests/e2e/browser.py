@@ -29,6 +29,13 @@ CHROMIUM_ARGS = [
 # (the app itself exposes nothing for tests) and reads their stats.
 INIT_SCRIPT = """
 (() => {
+  // Every WebSocket the page opens (Socket.IO's), so that a test can cut the connection.
+  const NativeWebSocket = window.WebSocket;
+  window.__sockets = [];
+  window.WebSocket = class extends NativeWebSocket {
+    constructor(...args) { super(...args); window.__sockets.push(this); }
+  };
+  window.__dropSockets = () => window.__sockets.forEach((ws) => ws.close());
   const Native = window.RTCPeerConnection;
   window.__pcs = [];
   window.RTCPeerConnection = class extends Native {
@@ -80,6 +87,32 @@ async def wait_frames(page: Page, more_than: int = 0, timeout_ms: int = 20_000) 
         timeout=timeout_ms,
     )
     return await call_stats(page)
+
+
+NEW_CALL_DECODING = """
+async (n) => {
+  for (const pc of window.__pcs.slice(n)) {
+    if (pc.connectionState === "closed") continue;
+    let frames = 0;
+    (await pc.getStats()).forEach((r) => {
+      if (r.type === "inbound-rtp" && r.kind === "video") frames += r.framesDecoded || 0;
+    });
+    if (frames > 0) return true;
+  }
+  return false;
+}
+"""
+
+
+async def peer_connection_count(page: Page) -> int:
+    count: int = await page.evaluate("window.__pcs.length")
+    return count
+
+
+async def wait_new_call(page: Page, after: int, timeout_ms: int = 20_000) -> None:
+    """Wait until a peer connection made after the first `after` ones decodes remote video:
+    the call came back on a new connection, not on one that is about to close."""
+    await page.wait_for_function(NEW_CALL_DECODING, arg=after, polling=100, timeout=timeout_ms)
 
 
 async def sign_in(page: Page, name: str) -> None:

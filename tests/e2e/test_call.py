@@ -12,7 +12,14 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from playwright.async_api import expect
 
-from tests.e2e.browser import call_stats, screenshot, sign_in, wait_frames
+from tests.e2e.browser import (
+    call_stats,
+    peer_connection_count,
+    screenshot,
+    sign_in,
+    wait_frames,
+    wait_new_call,
+)
 from tests.e2e.conftest import NewPage
 from tests.servers import Replica
 
@@ -94,13 +101,25 @@ async def test_two_people_call_chat_share_reload_and_history(
     )
 
     # The invitee reloads: the call comes back on both sides, the chat is still there once.
+    learner_pcs = await peer_connection_count(learner)
     await invitee.reload()
     await expect(invitee.get_by_role("heading", name="Session with Ada")).to_be_visible()
     await wait_frames(invitee)
-    await wait_frames(learner)
+    await wait_new_call(learner, after=learner_pcs)
     await expect(
         invitee.get_by_test_id("messages").get_by_text("Yes, loud and clear", exact=True)
     ).to_have_count(1)
+
+    # The learner's connection to the server drops (no reload): Socket.IO reconnects, the page
+    # joins again and the call is renegotiated on both sides.
+    await learner.evaluate("window.__stillThisPage = true")
+    learner_pcs = await peer_connection_count(learner)
+    invitee_pcs = await peer_connection_count(invitee)
+    await learner.evaluate("window.__dropSockets()")
+    await wait_new_call(learner, after=learner_pcs)
+    await wait_new_call(invitee, after=invitee_pcs)
+    assert await learner.evaluate("window.__stillThisPage === true")
+    await expect(learner.get_by_test_id("participants")).to_contain_text("Ivan")
 
     # The learner ends the session and reads it back.
     await learner.get_by_role("button", name="End session").click()

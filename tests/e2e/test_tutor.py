@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.e2e.browser import sign_in
+from tests.e2e.browser import screenshot, sign_in
 from tests.e2e.conftest import NewPage
 from tests.servers import Replica
 from tests.stubs.openai_chat import DEFAULT_REPLY, OpenAIChatStub
@@ -31,8 +31,12 @@ async def test_a_streamed_reply_with_voice_and_a_stopped_one(
     app_cluster: tuple[Replica, Replica], new_page: NewPage, chat: OpenAIChatStub
 ) -> None:
     a, _ = app_cluster
-    page = await new_page(a.url)
+    # At a phone's width: one column, nothing wider than the screen.
+    page = await new_page(a.url, width=390, height=844)
     await open_room(page, "Ada")
+    assert await page.evaluate(
+        "document.scrollingElement.scrollWidth <= document.scrollingElement.clientWidth"
+    )
     messages = page.get_by_test_id("messages")
 
     # Streamed: the draft shows part of the reply before the stored message replaces it.
@@ -64,3 +68,4 @@ async def test_a_streamed_reply_with_voice_and_a_stopped_one(
     assert DEFAULT_REPLY.startswith(text)
     await expect(page.get_by_role("button", name="Stop Ada")).to_have_count(0)
     await expect(page.get_by_test_id("voice")).to_have_attribute("data-speaking", "no")
+    await screenshot(page, "call-phone")

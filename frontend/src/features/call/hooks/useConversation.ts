@@ -1,5 +1,5 @@
 // Chat with the tutor (and the other person): messages, our sends with retry, streamed replies.
-import { useCallback, useEffect, useReducer } from "react";
+import { useCallback, useEffect, useReducer, useRef } from "react";
 import type { Socket } from "socket.io-client";
 import type { Ack, AiDelta, AiDone, JoinAck, Message } from "@/shared/api/types";
 import { newClientId } from "@/shared/lib/ids";
@@ -67,6 +67,15 @@ export function useConversation(
     },
     [socket, roomId],
   );
+
+  // Back in the room after a drop: send again what did not go out. The same client_id is
+  // stored once, so a message that did arrive is not duplicated.
+  const pendingRef = useRef(state.pending);
+  pendingRef.current = state.pending;
+  useEffect(() => {
+    if (!joined) return;
+    for (const p of pendingRef.current) if (p.status === "failed") void send(p.text, p.client_id);
+  }, [joined, send]);
 
   const markStopped = useCallback((replyId?: string) => dispatch({ type: "stopped", reply_id: replyId }), []);
 
