@@ -18,6 +18,7 @@ from typing import Literal
 from app.providers.errors import ProviderError, StorageError
 from app.providers.storage import Storage, extension_for
 from app.providers.tts import TTS
+from app.store.redis import UNAVAILABLE_ERRORS
 from app.tutor.usage import VoiceAllowance
 
 log = logging.getLogger(__name__)
@@ -94,7 +95,9 @@ class Speaker:
             await self._switch_off(seq, "voice_unavailable", exc)
         except (StorageError, TimeoutError) as exc:
             await self._switch_off(seq, "storage_unavailable", exc)
-        except Exception as exc:  # usage recording or a bug: voice off, text goes on
+        except UNAVAILABLE_ERRORS as exc:  # the usage could not be recorded
+            await self._switch_off(seq, "voice_unavailable", exc)
+        except Exception as exc:  # a bug: voice off, text goes on
             log.exception("speech for sentence %d failed", seq)
             await self._switch_off(seq, "voice_unavailable", exc)
         if previous is not None:
