@@ -51,13 +51,13 @@ async def test_only_the_lock_holder_acts_and_a_resumed_leader_stands_by(
     async with operator_process(
         standin.url, standin.token, tmp_path / "a", NAMESPACE, instance="op-a"
     ) as a:
-        await eventually(lambda: _is(holder(), "op-a"), within=30, what="op-a to lead")
+        await eventually(lambda: _is(holder(), "op-a"), within=90, what="op-a to lead")
         async with operator_process(
             standin.url, standin.token, tmp_path / "b", NAMESPACE, instance="op-b"
         ) as b:
             try:
                 # op-b runs its timers too, but stands by while op-a renews the lock.
-                await eventually(lambda: _true(ticks(b) >= 3), within=30, what="op-b ticks")
+                await eventually(lambda: _true(ticks(b) >= 3), within=90, what="op-b ticks")
                 assert await holder() == "op-a"
                 assert await leading(b) == [] and await leading(a) == [REALM]
 
