@@ -61,6 +61,13 @@ def chat(tutor_chat: OpenAIChatStub) -> Iterator[OpenAIChatStub]:
     tutor_chat.reset()
 
 
+@pytest.fixture
+def voice(tutor_voice: ElevenLabsStub) -> Iterator[ElevenLabsStub]:
+    tutor_voice.reset()
+    yield tutor_voice
+    tutor_voice.reset()
+
+
 @pytest.fixture(scope="session")
 async def browser() -> AsyncIterator[Browser]:
     async with async_playwright() as pw:

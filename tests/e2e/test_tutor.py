@@ -9,6 +9,7 @@ from playwright.async_api import Page, expect
 from tests.e2e.browser import screenshot, sign_in
 from tests.e2e.conftest import NewPage
 from tests.servers import Replica
+from tests.stubs.elevenlabs import ElevenLabsStub
 from tests.stubs.openai_chat import DEFAULT_REPLY, OpenAIChatStub
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -69,3 +70,33 @@ async def test_a_streamed_reply_with_voice_and_a_stopped_one(
     await expect(page.get_by_role("button", name="Stop Ada")).to_have_count(0)
     await expect(page.get_by_test_id("voice")).to_have_attribute("data-speaking", "no")
     await screenshot(page, "call-phone")
+
+
+async def test_provider_trouble_shows_notices_and_the_room_goes_on(
+    app_cluster: tuple[Replica, Replica],
+    new_page: NewPage,
+    chat: OpenAIChatStub,
+    voice: ElevenLabsStub,
+) -> None:
+    _, b = app_cluster
+    page = await new_page(b.url)
+    await open_room(page, "Kenji")
+    notices = page.get_by_test_id("notices")
+    final = page.get_by_test_id("messages").locator("[data-kind=ai]")
+
+    # Voice down: the answer comes as text, with a notice saying why there is no voice.
+    voice.fail_next(500, times=100)
+    await ask(page, "Why is my loop infinite?")
+    await expect(final).to_have_text(f"Kenji{DEFAULT_REPLY}")
+    await expect(notices.locator("[data-code=voice_unavailable]")).to_contain_text(
+        "Voice is unavailable"
+    )
+
+    # The model down (every retry fails): a readable error, and the next question is answered.
+    voice.reset()
+    chat.fail_next(503, times=3)
+    await ask(page, "Are you there?")
+    await expect(notices.get_by_role("alert")).to_contain_text("unavailable right now")
+    await ask(page, "And now?")
+    await expect(final).to_have_count(2)
+    await expect(final.nth(1)).to_have_text(f"Kenji{DEFAULT_REPLY}")
