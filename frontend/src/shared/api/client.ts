@@ -1,5 +1,5 @@
 // One small fetch wrapper: bearer token from the stored identity, errors as ApiError.
-import { loadIdentity } from "@/shared/lib/identity";
+import { loadIdentity, reportUnauthorized } from "@/shared/lib/identity";
 
 export class ApiError extends Error {
   constructor(
@@ -24,6 +24,7 @@ export async function apiFetch<T>(path: string, init: RequestInit = {}): Promise
     throw new ApiError(0, "network", "We could not reach the server. Check your connection.");
   }
   const body: unknown = response.status === 204 ? null : await response.json().catch(() => null);
+  if (response.status === 401 && identity) reportUnauthorized();
   if (!response.ok) {
     const err = (body as { error?: { code?: string; message?: string } } | null)?.error;
     throw new ApiError(

@@ -3,7 +3,12 @@
 import { createContext, useCallback, useContext, useEffect, useState, type ReactNode } from "react";
 import { api, ApiError } from "@/shared/api/client";
 import type { GuestToken } from "@/shared/api/types";
-import { lastDisplayName, loadIdentity, saveIdentity } from "@/shared/lib/identity";
+import {
+  lastDisplayName,
+  loadIdentity,
+  saveIdentity,
+  UNAUTHORIZED_EVENT,
+} from "@/shared/lib/identity";
 
 interface IdentityContextValue {
   identity: GuestToken;
@@ -37,9 +42,20 @@ export function IdentityProvider({ children }: { children: ReactNode }) {
     }
   }, []);
 
-  // Renew an expired guest token silently when we still know the name.
   useEffect(() => {
-    if (!identity && lastDisplayName()) void signIn(lastDisplayName());
+    const forget = () => setIdentity(null);
+    window.addEventListener(UNAUTHORIZED_EVENT, forget);
+    return () => window.removeEventListener(UNAUTHORIZED_EVENT, forget);
+  }, []);
+
+  // Renew an expired guest token silently when we still know the name (at most once every
+  // 30 s: a server that refuses every token must not get a loop of sign-ins).
+  useEffect(() => {
+    if (identity || !lastDisplayName()) return;
+    const last = Number(sessionStorage.getItem("holo.renewedAt") ?? 0);
+    if (Date.now() - last < 30_000) return;
+    sessionStorage.setItem("holo.renewedAt", String(Date.now()));
+    void signIn(lastDisplayName());
   }, [identity, signIn]);
 
   if (identity) {

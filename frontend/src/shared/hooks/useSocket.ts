@@ -2,6 +2,7 @@
 // reconnects by itself after a drop; callers re-join the room on every "connect".
 import { useEffect, useState } from "react";
 import { io, type Socket } from "socket.io-client";
+import { reportUnauthorized } from "@/shared/lib/identity";
 
 export type SocketStatus = "connecting" | "connected" | "reconnecting" | "refused";
 
@@ -39,6 +40,7 @@ export function useSocket(token: string | null, url: string = "/"): SocketState 
       if (err.data?.code === "unauthorized") {
         setStatus("refused");
         setError(err.message);
+        reportUnauthorized();
       } else {
         setStatus("reconnecting");
         // A refused handshake (e.g. a draining replica) is not retried by socket.io itself.

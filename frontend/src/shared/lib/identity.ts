@@ -29,3 +29,12 @@ export function lastDisplayName(): string {
 export function clearIdentity(): void {
   localStorage.removeItem(KEY);
 }
+
+/** The server refused our token (expired, or signed with a rotated key): forget it, and let
+ * the IdentityProvider get a fresh one for the same name. */
+export const UNAUTHORIZED_EVENT = "holo:unauthorized";
+
+export function reportUnauthorized(): void {
+  clearIdentity();
+  window.dispatchEvent(new Event(UNAUTHORIZED_EVENT));
+}
