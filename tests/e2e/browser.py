@@ -104,6 +104,38 @@ async (n) => {
 """
 
 
+LIVE_UFRAGS = """
+() => window.__pcs
+  .filter((pc) => pc.connectionState !== "closed")
+  .map((pc) => ({
+    state: pc.signalingState,
+    ufrag: /a=ice-ufrag:(\\S+)/.exec(pc.localDescription?.sdp ?? "")?.[1] ?? null,
+  }))
+"""
+
+
+async def restart_ice(page: Page) -> list[dict[str, Any]]:
+    """restartIce() on the page's live peer connections; returns their state before."""
+    before: list[dict[str, Any]] = await page.evaluate(LIVE_UFRAGS)
+    await page.evaluate(
+        "window.__pcs.filter((pc) => pc.connectionState !== 'closed')"
+        ".forEach((pc) => pc.restartIce())"
+    )
+    return before
+
+
+async def wait_ice_restarted(page: Page, before: list[dict[str, Any]]) -> None:
+    """Stable again, with new local ICE credentials."""
+    old = [b["ufrag"] for b in before]
+    await page.wait_for_function(
+        f"(old) => {{ const now = ({LIVE_UFRAGS})(); return now.length === old.length && "
+        "now.every((pc, i) => pc.state === 'stable' && pc.ufrag && pc.ufrag !== old[i]); }",
+        arg=old,
+        polling=100,
+        timeout=20_000,
+    )
+
+
 async def peer_connection_count(page: Page) -> int:
     count: int = await page.evaluate("window.__pcs.length")
     return count

@@ -7,6 +7,7 @@ invitee reloads and the call comes back, and the learner ends the session and re
 
 from __future__ import annotations
 
+import asyncio
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -15,9 +16,11 @@ from playwright.async_api import expect
 from tests.e2e.browser import (
     call_stats,
     peer_connection_count,
+    restart_ice,
     screenshot,
     sign_in,
     wait_frames,
+    wait_ice_restarted,
     wait_new_call,
 )
 from tests.e2e.conftest import NewPage
@@ -99,6 +102,15 @@ async def test_two_people_call_chat_share_reload_and_history(
         arg=camera_label,
         polling=100,
     )
+
+    # Both sides restart ICE at the same moment: their offers collide (glare). Perfect
+    # negotiation settles it (the polite side rolls back), both get new ICE credentials, and
+    # the video keeps flowing.
+    before = await asyncio.gather(restart_ice(learner), restart_ice(invitee))
+    await wait_ice_restarted(learner, before[0])
+    await wait_ice_restarted(invitee, before[1])
+    for page in (learner, invitee):
+        await wait_frames(page, more_than=(await call_stats(page))["framesDecoded"] + 10)
 
     # The invitee reloads: the call comes back on both sides, the chat is still there once.
     learner_pcs = await peer_connection_count(learner)
