@@ -42,10 +42,11 @@ class RoomSpec:
     b_token: str
 
 
-async def make_rooms(stack: Stack, n_rooms: int) -> list[RoomSpec]:
+async def make_rooms(stack: Stack, n_rooms: int, on: int | None = None) -> list[RoomSpec]:
     """Rooms whose two clients sit on different servers (room i: servers 2i and 2i+1 modulo
-    the server count; a single server holds both)."""
-    urls = [p.url for p in stack.servers]
+    the server count; a single server holds both). ``on``: use only the first ``on`` servers
+    (the others hold no client: bystanders)."""
+    urls = [p.url for p in stack.servers[:on]]
     n = len(urls)
     places = [(urls[(2 * i) % n], urls[(2 * i + 1) % n]) for i in range(n_rooms)]
     if stack.kind == "node":
