@@ -38,8 +38,15 @@ INIT_SCRIPT = """
   window.__dropSockets = () => window.__sockets.forEach((ws) => ws.close());
   const Native = window.RTCPeerConnection;
   window.__pcs = [];
+  window.__rollbacks = 0;  // glare resolutions (the polite side's rollbacks), for debugging
   window.RTCPeerConnection = class extends Native {
     constructor(...args) { super(...args); window.__pcs.push(this); }
+    setLocalDescription(description) {
+      if (description && description.type === "rollback") window.__rollbacks += 1;
+      return description === undefined
+        ? super.setLocalDescription()
+        : super.setLocalDescription(description);
+    }
   };
   const live = () => window.__pcs.filter((pc) => pc.connectionState !== "closed");
   window.__callStats = async () => {
