@@ -254,9 +254,9 @@ class RealtimeEvents:
         # Stored first, then broadcast to the others; a retried client_id is broadcast again
         # (clients drop ids they have) in case the first broadcast was what failed.
         await self.sio.emit("message", out, room=p.room_id, skip_sid=sid)
-        if _new and self.s.tutor is not None:
-            # Stops the reply in flight (barge-in) and queues the answer to this one.
-            await self.s.tutor.on_learner_message(p.room_id, stored)
+        if self.s.tutor is not None:
+            # Stops the reply in flight (barge-in) and queues the answer to this one (once).
+            await self.s.tutor.on_learner_message(p.room_id, stored, retried=not _new)
         return {"message": out}
 
     async def stop(self, sid: str, client: Client, p: schemas.Stop) -> Ack:

@@ -14,13 +14,22 @@ import logging
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
-from redis.asyncio.client import Pipeline
 from redis.exceptions import ResponseError
 
 from app.store import keys
 from app.store.redis import Redis
 
 log = logging.getLogger(__name__)
+
+
+_TAKE_TURN = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'control', ARGV[4])
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], '*',
+  'room_id', ARGV[6], 'message_id', ARGV[1], 'received_at', ARGV[7])
+return 1
+"""
 
 
 class Job(BaseModel):
@@ -38,6 +47,7 @@ class ReplyJobs:
         self.consumer = consumer
         self._claim_ms = max(1, int(claim_timeout * 1000))
         self._stream = keys.tutor_jobs()
+        self._take_turn = redis.register_script(_TAKE_TURN)
 
     async def ensure_group(self) -> None:
         try:
@@ -46,14 +56,25 @@ class ReplyJobs:
             if "BUSYGROUP" not in str(exc):
                 raise
 
-    def enqueue_in(self, pipe: Pipeline, room_id: str, message_id: str, received_at: float) -> None:
-        """Queue a job as part of the caller's MULTI."""
-        fields: dict[Any, Any] = {
-            "room_id": room_id,
-            "message_id": message_id,
-            "received_at": repr(received_at),
-        }
-        pipe.xadd(self._stream, fields, maxlen=keys.TUTOR_JOBS_MAXLEN, approximate=True)
+    async def take_turn(
+        self, room_id: str, message_id: str, received_at: float, control: str
+    ) -> bool:
+        """Make ``message_id`` the room's turn, post ``control`` (barge-in) and queue its job,
+        atomically, unless it is the turn already (a send retried while the first was being
+        handled): so a message is queued once. False when it was the turn already."""
+        queued = await self._take_turn(
+            keys=[keys.room_turn(room_id), keys.tutor_control(), self._stream],
+            args=[
+                message_id,
+                keys.ROOM_TTL,
+                keys.TUTOR_CONTROL_MAXLEN,
+                control,
+                keys.TUTOR_JOBS_MAXLEN,
+                room_id,
+                repr(received_at),
+            ],
+        )
+        return bool(queued)
 
     async def read(self, count: int) -> list[Job]:
         """New jobs for this replica (not waiting: the replica's one blocking read is on the

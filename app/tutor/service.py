@@ -79,31 +79,33 @@ class Tutor:
 
     # -- called by the realtime layer -------------------------------------------------------
 
-    async def on_learner_message(self, room_id: str, message: Message) -> None:
-        """A new learner message: it is now the turn to answer, anything in flight stops."""
+    async def on_learner_message(
+        self, room_id: str, message: Message, *, retried: bool = False
+    ) -> None:
+        """A learner message: it is now the turn to answer, anything in flight stops. A retried
+        send (same client_id) is queued only if its first attempt did not get that far."""
+        if retried and not await self._unanswered_and_latest(room_id, message):
+            return
         control = Control(room_id=room_id, keep=message.id)
-        await self._post(control, turn=message.id, job=message)
+        if await self._jobs.take_turn(room_id, message.id, message.ts, control.model_dump_json()):
+            self._apply(control)  # this replica at once; the others through the stream
+
+    async def _unanswered_and_latest(self, room_id: str, message: Message) -> bool:
+        if await self.deps.messages.has_client_id(room_id, None, reply_client_id(message.id)):
+            return False
+        later = await self.deps.messages.list(room_id, after=message.seq, limit=50)
+        return not any(m.sender.kind == "user" for m in later)
 
     async def stop(self, room_id: str, reply_id: str | None = None) -> None:
-        # Without a reply id, also a reply that is queued and not started yet.
-        await self._post(
-            Control(room_id=room_id, reply_id=reply_id), turn="" if reply_id is None else None
-        )
-
-    async def _post(
-        self, control: Control, *, turn: str | None, job: Message | None = None
-    ) -> None:
-        """One round trip (MULTI): move the turn, post the control entry, queue the job."""
-        self._apply(control)  # this replica at once; the others through the stream
+        control = Control(room_id=room_id, reply_id=reply_id)
+        self._apply(control)
         entry: dict[Any, Any] = {"control": control.model_dump_json()}
         async with self._redis.pipeline(transaction=True) as pipe:
-            if turn is not None:
-                pipe.set(keys.room_turn(control.room_id), turn, ex=keys.ROOM_TTL)
+            if reply_id is None:  # also a reply that is queued and not started yet
+                pipe.set(keys.room_turn(room_id), "", ex=keys.ROOM_TTL)
             pipe.xadd(
                 keys.tutor_control(), entry, maxlen=keys.TUTOR_CONTROL_MAXLEN, approximate=True
             )
-            if job is not None:
-                self._jobs.enqueue_in(pipe, control.room_id, job.id, job.ts)
             await pipe.execute()
 
     def _apply(self, control: Control) -> None:

@@ -1,0 +1,65 @@
+"""In-process stand-ins for a TTS engine and a storage backend, for tests that drive the
+speaker or the tutor without servers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from app.providers.errors import StorageError, UpstreamError
+from app.providers.tts import Speech
+from app.providers.tts.base import chunks_of
+
+
+class GatedTTS:
+    """Each sentence's audio is released by the test (``release``), in any order."""
+
+    provider = "gated"
+    enabled = True
+    content_type = "audio/mpeg"
+
+    def __init__(self) -> None:
+        self.gates: dict[str, asyncio.Event] = {}
+        self.fail: set[str] = set()
+
+    def release(self, text: str) -> None:
+        self.gates.setdefault(text, asyncio.Event()).set()
+
+    @asynccontextmanager
+    async def synthesize(self, text: str, voice_id: str) -> AsyncIterator[Speech]:
+        await self.gates.setdefault(text, asyncio.Event()).wait()
+        if text in self.fail:
+            raise UpstreamError("down", provider=self.provider)
+        yield Speech(
+            provider=self.provider,
+            content_type=self.content_type,
+            characters=len(text),
+            characters_billed=len(text),
+            chunks=chunks_of(text.encode(), 4),
+            ttfb_seconds=0.0,
+        )
+
+
+class MemoryStorage:
+    backend = "memory"
+
+    def __init__(self) -> None:
+        self.objects: dict[str, bytes] = {}
+        self.down = False
+        self._stored = asyncio.Event()
+
+    async def holding(self, count: int) -> None:
+        while len(self.objects) < count:
+            self._stored.clear()
+            await self._stored.wait()
+
+    async def put(self, key: str, data: bytes, content_type: str) -> str:
+        if self.down:
+            raise StorageError("down", backend=self.backend)
+        self.objects[key] = data
+        self._stored.set()
+        return await self.url_for(key)
+
+    async def url_for(self, key: str) -> str:
+        return f"mem://{key}"
