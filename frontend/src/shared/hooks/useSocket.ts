@@ -28,6 +28,7 @@ export function useSocket(token: string | null, url: string = "/"): SocketState 
       reconnectionDelayMax: 4000,
     });
     setStatus("connecting");
+    let retry: ReturnType<typeof setTimeout> | undefined;
     const onConnect = () => {
       setStatus("connected");
       setError(null);
@@ -44,7 +45,7 @@ export function useSocket(token: string | null, url: string = "/"): SocketState 
       } else {
         setStatus("reconnecting");
         // A refused handshake (e.g. a draining replica) is not retried by socket.io itself.
-        if (!s.active) s.connect();
+        if (!s.active) retry = setTimeout(() => s.connect(), 1000);
       }
     };
     s.on("connect", onConnect);
@@ -52,6 +53,7 @@ export function useSocket(token: string | null, url: string = "/"): SocketState 
     s.on("connect_error", onConnectError);
     setSocket(s);
     return () => {
+      clearTimeout(retry);
       s.off("connect", onConnect);
       s.off("disconnect", onDisconnect);
       s.off("connect_error", onConnectError);

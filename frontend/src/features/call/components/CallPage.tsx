@@ -153,7 +153,9 @@ export function CallPage() {
       <header className="call-header">
         <div>
           <h1 id="call-title">{companion ? `Session with ${companion.name}` : "Your session"}</h1>
-          <ConnectionStatus state={socketStatus === "connecting" && !room.joined ? "connecting" : rtc.callState} />
+          <ConnectionStatus
+            state={room.joined ? rtc.callState : socketStatus === "reconnecting" ? "reconnecting" : "joining"}
+          />
         </div>
         {(videoSoundBlocked || voice.blocked) && (
           <button type="button" className="primary" onClick={enableSound}>

@@ -1,6 +1,9 @@
 import type { CallState } from "../hooks/useWebRTC";
 
-export const CALL_STATE_WORDS: Record<CallState, string> = {
+export type ShownState = CallState | "joining";
+
+export const CALL_STATE_WORDS: Record<ShownState, string> = {
+  joining: "Joining the room…",
   waiting: "Waiting for someone to join",
   connecting: "Connecting the video…",
   connected: "Connected",
@@ -8,7 +11,7 @@ export const CALL_STATE_WORDS: Record<CallState, string> = {
   failed: "The video connection failed — trying again…",
 };
 
-export function ConnectionStatus({ state }: { state: CallState }) {
+export function ConnectionStatus({ state }: { state: ShownState }) {
   return (
     <p className={`status status-${state}`} role="status" aria-live="polite" data-state={state}>
       <span className="dot" aria-hidden="true" />
