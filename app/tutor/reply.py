@@ -112,6 +112,7 @@ class _Outcome:
     report: UsageReport | None = None
     error: ProviderError | None = None
     llm_budget: bool = False
+    prompt_tokens: int = 0  # estimated, for a reply stopped before the provider's count
     speaker: Speaker | None = None
 
 
@@ -156,7 +157,7 @@ class Reply:
                 await work
         else:
             work.result()
-        return await self._finish(conversation, interrupted=interrupted)
+        return await self._finish(interrupted=interrupted)
 
     # -- streaming --------------------------------------------------------------------------
 
@@ -182,6 +183,7 @@ class Reply:
             storage_timeout=d.config.storage_timeout,
         )
         prompt = build_prompt(self.companion, conversation, budget_tokens=d.config.context_tokens)
+        out.prompt_tokens = sum(estimate_tokens(m.content) for m in prompt)
         events: asyncio.Queue[TextDelta | UsageReport | Exception | None] = asyncio.Queue()
         reader = asyncio.create_task(self._read(prompt, events))
         batcher = DeltaBatcher(d.config.delta_interval)
@@ -280,9 +282,7 @@ class Reply:
 
     # -- the end ----------------------------------------------------------------------------
 
-    async def _finish(
-        self, conversation: Sequence[Message], *, interrupted: bool
-    ) -> Message | None:
+    async def _finish(self, *, interrupted: bool) -> Message | None:
         d, out = self.deps, self._out
         if out.llm_budget:
             await self._room.notice(Notice(code="llm_budget", message=LLM_BUDGET_TEXT))
@@ -293,7 +293,7 @@ class Reply:
                 UsageReport(
                     provider=d.llm.provider,
                     model=d.llm.model,
-                    prompt_tokens=sum(estimate_tokens(m.text) for m in conversation),
+                    prompt_tokens=out.prompt_tokens,
                     completion_tokens=estimate_tokens("".join(out.received)),
                     estimated=True,
                     offline=out.offline,
