@@ -223,3 +223,20 @@ async def test_ending_the_room_keeps_the_tutored_session(
     transcript = r.json()["messages"]
     assert [m["text"] for m in transcript] == ["What is 7 times 8?", DEFAULT_REPLY]
     assert transcript[1]["audio_urls"] == reply.message["audio_urls"]
+
+
+async def test_stop_naming_an_old_reply_leaves_the_current_one(
+    tutor_cluster: Cluster, sockets: Sockets, chat: OpenAIChatStub, voice: ElevenLabsStub
+) -> None:
+    room = await both(tutor_cluster, sockets)
+    await room.say("What is 2 + 2?", "q1")
+    old = await reply_done(room.learner)
+    chat.profile.tokens_per_second = 20
+    await room.say("And 3 + 3?", "q2")
+    current = await room.learner.next("ai-delta")
+    stale = {"room_id": room.room_id, "reply_id": old.done["reply_id"]}  # type: ignore[index]
+    assert await room.friend.call("stop", stale) == {"ok": True}  # type: ignore[union-attr]
+    events = await reply_done(room.learner)
+    assert events.done is not None and events.done["reply_id"] == current["reply_id"]
+    assert events.message["text"] == DEFAULT_REPLY
+    assert "interrupted" not in events.message["metadata"]
