@@ -185,7 +185,7 @@ async def test_llm_failing_mid_stream_keeps_the_sent_part(
     assert len(chat.requests) == 1  # never retried after the first token
 
 
-@pytest.mark.parametrize("failure", ["down", "mid_stream"])
+@pytest.mark.parametrize("failure", ["down", "mid_stream", "stall"])
 async def test_voice_failing_continues_as_text_with_a_notice(
     tutor_cluster: Cluster,
     sockets: Sockets,
@@ -197,8 +197,10 @@ async def test_voice_failing_continues_as_text_with_a_notice(
     voice.profile.chunk_seconds = 0.05  # several chunks a sentence
     if failure == "down":
         voice.fail_next(500, times=100)
-    else:
-        voice.fail_mid_stream(after=1, times=100)
+    else:  # cut, or silent past the replicas' 1 s chunk timeout
+        voice.fail_mid_stream(
+            after=1, mode="stall" if failure == "stall" else "disconnect", times=100
+        )
     await room.say("What is a ratio?", "q1")
     events = await reply_done(room.learner)
     assert events.message["text"] == DEFAULT_REPLY
