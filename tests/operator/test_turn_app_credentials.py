@@ -14,7 +14,7 @@ from holo_operator.manifests import Owner
 from holo_operator.reconcile import reconcile
 from holo_operator.runtime import Runtime
 from kube_api_standin import KubeApiStandin
-from turn_fixtures import NAMESPACE, put_redis_secret, turnserver
+from turn_fixtures import NAMESPACE, coturn_inputs, put_redis_secret, turnserver
 from turn_processes import RedisServer, allocate, coturn
 
 from tests.conftest import BASE_ENV
@@ -50,11 +50,7 @@ async def test_ice_servers_credentials_are_accepted_by_coturn_across_a_rotation(
     first = (await reconcile(runtime, owner, obj["spec"], now=1000.0)).current
     assert first is not None
 
-    conf = standin.get("ConfigMap", NAMESPACE, "turn-coturn")
-    redis_secret = standin.get("Secret", NAMESPACE, "turn-coturn-redis")
-    assert conf is not None and redis_secret is not None
-    userdb = base64.b64decode(redis_secret["data"]["redis-userdb"]).decode()
-    with coturn(conf["data"]["turnserver.conf"], userdb, tmp_path) as server:
+    with coturn(*coturn_inputs(standin), tmp_path) as server:
         turn_url = f"turn:127.0.0.1:{server.port}?transport=udp"
         app = Replica(
             name="turn-app",

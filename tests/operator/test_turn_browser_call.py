@@ -5,7 +5,6 @@ keeps its relays after its secret has left coturn's set. The rotations run throu
 reconcile (clock injected, as in test_turn_rotation_coturn); coturn and Redis are real.
 """
 
-import base64
 import re
 import time
 from collections.abc import AsyncIterator
@@ -22,7 +21,7 @@ from holo_operator.reconcile import reconcile
 from holo_operator.runtime import Runtime
 from kube_api_standin import KubeApiStandin
 from playwright.async_api import Page, async_playwright
-from turn_fixtures import NAMESPACE, put_redis_secret, turnserver
+from turn_fixtures import NAMESPACE, coturn_inputs, put_redis_secret, turnserver
 from turn_processes import Coturn, RedisServer, allocate, coturn, eventually
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -117,14 +116,11 @@ async def test_a_relay_only_call_survives_two_rotations(
     t = 1000.0
     first = (await reconcile(runtime, owner, obj["spec"], now=t)).current
     assert first is not None
-    conf = standin.get("ConfigMap", NAMESPACE, "turn-coturn")
-    userdb_secret = standin.get("Secret", NAMESPACE, "turn-coturn-redis")
-    assert conf is not None and userdb_secret is not None
-    userdb = base64.b64decode(userdb_secret["data"]["redis-userdb"]).decode()
+    conf_text, userdb = coturn_inputs(standin)
     client = aioredis.Redis.from_url(redis.url)
     set_key = redis_keys.coturn_secret_set("turn.test")
 
-    with coturn(conf["data"]["turnserver.conf"], userdb, tmp_path) as server:
+    with coturn(conf_text, userdb, tmp_path) as server:
         await page.evaluate(
             "([a, b]) => startCall(a, b)",
             [

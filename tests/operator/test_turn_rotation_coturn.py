@@ -6,7 +6,6 @@ expiry against the real clock, so credentials are minted with real time.
 """
 
 import asyncio
-import base64
 import time
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from holo_operator.reconcile import reconcile
 from holo_operator.runtime import Runtime
 from holo_operator.turnserver_conf import denied_peer_ranges
 from kube_api_standin import KubeApiStandin
-from turn_fixtures import NAMESPACE, put_redis_secret, turnserver
+from turn_fixtures import NAMESPACE, coturn_inputs, put_redis_secret, turnserver
 from turn_processes import Coturn, RedisServer, allocate, allocate_with_secret, coturn
 
 TTL, SKEW, INTERVAL = 30, 5, 100
@@ -49,11 +48,7 @@ async def test_old_credentials_work_during_the_overlap_and_are_refused_after(
     assert first is not None
 
     # coturn runs with the config and the Redis connection the operator wrote to the cluster.
-    conf = standin.get("ConfigMap", NAMESPACE, "turn-coturn")
-    redis_secret = standin.get("Secret", NAMESPACE, "turn-coturn-redis")
-    assert conf is not None and redis_secret is not None
-    userdb = base64.b64decode(redis_secret["data"]["redis-userdb"]).decode()
-    with coturn(conf["data"]["turnserver.conf"], userdb, tmp_path) as server:
+    with coturn(*coturn_inputs(standin), tmp_path) as server:
         old_cred = mint(first.secret, "learner-1")
         assert await accepted(server, old_cred) == [True]
         assert await accepted(server, ("1:nobody", "wrong")) == [False]

@@ -35,3 +35,12 @@ async def put_redis_secret(api: KubeApiStandin, url: str, name: str = "holo-redi
             "data": {"url": base64.b64encode(url.encode()).decode()},
         }
     )
+
+
+def coturn_inputs(api: KubeApiStandin, name: str = "turn") -> tuple[str, str]:
+    """What the operator wrote for coturn: its turnserver.conf and its Redis userdb connection."""
+    conf = api.get("ConfigMap", NAMESPACE, f"{name}-coturn")
+    redis_secret = api.get("Secret", NAMESPACE, f"{name}-coturn-redis")
+    assert conf is not None and redis_secret is not None
+    userdb = base64.b64decode(redis_secret["data"]["redis-userdb"]).decode()
+    return conf["data"]["turnserver.conf"], userdb
