@@ -34,6 +34,16 @@ export class FakeSocket {
     };
   }
 
+  connect() {
+    this.connected = true;
+    return this;
+  }
+
+  disconnect() {
+    this.connected = false;
+    return this;
+  }
+
   /** The server sends an event to this client. */
   push(event: string, payload?: unknown) {
     for (const h of [...(this.handlers.get(event) ?? [])]) h(payload);

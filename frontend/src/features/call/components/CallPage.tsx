@@ -65,6 +65,20 @@ export function CallPage() {
     fetchCompanion(companionId).then(setCompanion, () => setCompanion(null));
   }, [companionId]);
 
+  // The tutor answers from its offline fallback when no AI model is configured or reachable:
+  // its messages say so in their metadata; tell the learner once.
+  const offlineTutor = conversation.messages.some(
+    (m) => m.sender.kind === "ai" && m.metadata?.offline === true,
+  );
+  useEffect(() => {
+    if (offlineTutor) {
+      addNotice({
+        code: "tutor_offline",
+        message: "The tutor is in offline practice mode: no AI model is connected right now.",
+      });
+    }
+  }, [offlineTutor, addNotice]);
+
   useEffect(() => {
     if (media.error) addNotice({ code: "media", message: media.error }, "error");
   }, [media.error, addNotice]);
