@@ -23,8 +23,8 @@ export function useTutorVoice(socket: Socket | null, makePlayer?: () => Player):
   });
 
   if (queue.current === null) {
-    queue.current = new VoiceQueue(makePlayer ? makePlayer() : new AudioElementPlayer(), setState);
-    queue.current.setEnabled(localStorage.getItem(SPEAKER_KEY) !== "off");
+    const player = makePlayer ? makePlayer() : new AudioElementPlayer();
+    queue.current = new VoiceQueue(player, setState, localStorage.getItem(SPEAKER_KEY) !== "off");
   }
 
   useEffect(() => () => queue.current?.dispose(), []);

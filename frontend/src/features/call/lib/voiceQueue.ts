@@ -45,7 +45,10 @@ export class VoiceQueue {
   constructor(
     private readonly player: Player,
     private readonly onChange: (state: VoiceState) => void = () => {},
-  ) {}
+    enabled = true,
+  ) {
+    this.enabled = enabled;
+  }
 
   get state(): VoiceState {
     return {
