@@ -160,6 +160,30 @@ async def sign_in(page: Page, name: str) -> None:
     await page.get_by_role("button", name="Continue").click()
 
 
+AXE = ROOT / "frontend" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+async def accessibility_violations(page: Page) -> list[str]:
+    """axe-core's WCAG 2 A/AA rules on the page as it is now (labels, names, contrast,
+    landmarks...): the serious and critical violations, one line each."""
+    if not await page.evaluate("typeof window.axe !== 'undefined'"):
+        await page.add_script_tag(path=str(AXE))
+    result: list[str] = await page.evaluate(
+        """async () => {
+          const r = await axe.run(document, {
+            runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21aa"] },
+          });
+          return r.violations
+            .filter((v) => v.impact === "serious" || v.impact === "critical")
+            .map((v) => {
+              const where = v.nodes.map((n) => n.target.join(" ")).join(", ");
+              return `${v.id}: ${v.help} (${where})`;
+            });
+        }"""
+    )
+    return result
+
+
 async def screenshot(page: Page, name: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)

@@ -14,6 +14,7 @@ import pytest
 from playwright.async_api import expect
 
 from tests.e2e.browser import (
+    accessibility_violations,
     call_stats,
     peer_connection_count,
     restart_ice,
@@ -52,6 +53,7 @@ async def test_two_people_call_chat_share_reload_and_history(
     await expect(grid.get_by_role("button", name="Start a session with Ada")).to_be_visible()
     await expect(grid.get_by_role("button", name="Start a session with Lucas")).to_have_count(0)
     await screenshot(learner, "tutor-grid")
+    assert await accessibility_violations(learner) == []
 
     await grid.get_by_role("button", name="Start a session with Ada").click()
     await expect(learner.get_by_role("heading", name="Session with Ada")).to_be_visible()
@@ -83,6 +85,7 @@ async def test_two_people_call_chat_share_reload_and_history(
         for text in ("Hi Ivan, can you see my algebra?", "Yes, loud and clear"):
             await expect(messages.get_by_text(text, exact=True)).to_have_count(1)
     await screenshot(learner, "call")
+    assert await accessibility_violations(learner) == []
 
     # Screen share: the learner's outgoing video becomes the screen, and Ivan keeps decoding.
     camera_label = (await call_stats(learner))["sentVideoLabel"]
@@ -141,3 +144,4 @@ async def test_two_people_call_chat_share_reload_and_history(
     await learner.get_by_role("link", name="← All sessions").click()
     await expect(learner.get_by_test_id("sessions")).to_contain_text("Ada")
     await screenshot(learner, "history")
+    assert await accessibility_violations(learner) == []

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.e2e.browser import screenshot, sign_in
+from tests.e2e.browser import accessibility_violations, screenshot, sign_in
 from tests.e2e.conftest import NewPage
 from tests.servers import Replica
 from tests.stubs.elevenlabs import ElevenLabsStub
@@ -70,6 +70,7 @@ async def test_a_streamed_reply_with_voice_and_a_stopped_one(
     await expect(page.get_by_role("button", name="Stop Ada")).to_have_count(0)
     await expect(page.get_by_test_id("voice")).to_have_attribute("data-speaking", "no")
     await screenshot(page, "call-phone")
+    assert await accessibility_violations(page) == []
 
 
 async def test_provider_trouble_shows_notices_and_the_room_goes_on(
