@@ -24,14 +24,25 @@ __all__ = ["s3_endpoint", "tutor_chat", "tutor_voice"]
 DIST = ROOT / "frontend" / "dist"
 
 
+def _stale() -> bool:
+    """dist/ missing, or older than a source it is built from."""
+    built = DIST / "index.html"
+    if not built.is_file():
+        return True
+    app = ROOT / "frontend"
+    sources = [*app.joinpath("src").rglob("*"), app / "index.html", app / "package-lock.json"]
+    newest = max(p.stat().st_mtime for p in sources if p.is_file())
+    return newest > built.stat().st_mtime
+
+
 @pytest.fixture(scope="session", autouse=True)
 def frontend_dist() -> None:
-    """`make test` builds the app before pytest; a bare pytest run builds it here if needed.
-    Replicas serve frontend/dist when it exists as they start, so this runs first."""
-    if (DIST / "index.html").is_file():
+    """`make test` builds the app before pytest; a bare pytest run builds it here when it is
+    missing or older than its sources. Replicas serve frontend/dist, so this runs first."""
+    if not _stale():
         return
     if not (ROOT / "frontend" / "node_modules").is_dir() or shutil.which("npm") is None:
-        pytest.skip("frontend/dist is not built (make frontend)")
+        pytest.skip("frontend/dist is missing or stale and npm is not set up (make frontend)")
     subprocess.run(["npm", "--prefix", str(ROOT / "frontend"), "run", "build"], check=True)
 
 
