@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import socket
@@ -93,6 +94,13 @@ def create_app(settings: Settings | None = None) -> HoloApp:
             # readiness can wait for the subscription and REST-triggered emits reach peers.
             sio.manager_initialized = True
             sio.manager.initialize()
+        # The heartbeat has a connection of its own, so that a burst queueing on the command
+        # pool cannot make a live replica look dead.
+        presence_redis = (
+            create_redis(settings, f"holo:{replica_id}:presence", max_connections=2)
+            if settings.redis_url
+            else redis
+        )
         http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0))
         services = Services(
             settings=settings,
@@ -105,13 +113,27 @@ def create_app(settings: Settings | None = None) -> HoloApp:
             rooms=RoomStore(redis),
             messages=MessageStore(redis),
             sessions=SessionStore(redis),
-            replicas=ReplicaRegistry(redis, replica_id, settings.heartbeat_ttl_seconds),
+            replicas=ReplicaRegistry(presence_redis, replica_id, settings.heartbeat_ttl_seconds),
             limiter=RateLimiter(redis, limit=settings.rate_limit_per_minute),
             lifecycle=lifecycle,
         )
-        holder["app"].realtime = RealtimeEvents(sio, services)
-        presence = asyncio.create_task(Presence(services).run(), name="presence")
-        log.info("replica %s started (store: %s)", replica_id, "redis" if settings.redis_url else "embedded")
+        realtime = holder["app"].realtime = RealtimeEvents(sio, services)
+        presence = asyncio.create_task(
+            Presence(
+                services,
+                on_reaped=functools.partial(
+                    realtime.reconnect_clients,
+                    "connection_reset",
+                    "The connection to the server was interrupted; reconnecting.",
+                ),
+            ).run(),
+            name="presence",
+        )
+        log.info(
+            "replica %s started (store: %s)",
+            replica_id,
+            "redis" if settings.redis_url else "embedded",
+        )
         try:
             async with open_tutor(
                 settings,
@@ -138,6 +160,8 @@ def create_app(settings: Settings | None = None) -> HoloApp:
             await http.aclose()
             if pubsub_redis is not None:
                 await pubsub_redis.aclose()
+            if presence_redis is not redis:
+                await presence_redis.aclose()
             await redis.aclose()
 
     routes: list[BaseRoute] = [
@@ -185,4 +209,3 @@ def __getattr__(name: str) -> Any:
         globals()["app"] = built
         return built
     raise AttributeError(name)
-

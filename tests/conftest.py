@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
 
 from tests.clients import Api, SocketClient
-from tests.servers import RedisServer, Replica
+from tests.servers import LOG_DIR, RedisServer, Replica
 from tests.stubs.elevenlabs import ElevenLabsStub
 from tests.stubs.openai_chat import OpenAIChatStub
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # Replica logs are appended to (a replica restarted in a test keeps one log); start each
+    # run with none, so that a check for tracebacks reads only this run's.
+    shutil.rmtree(LOG_DIR, ignore_errors=True)
+
 
 # Test replicas: generous limits (every test client comes from 127.0.0.1), a fast heartbeat, and
 # no STUN server on the internet.

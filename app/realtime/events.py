@@ -120,14 +120,18 @@ class RealtimeEvents:
         except UNAVAILABLE_ERRORS as exc:
             self.s.metrics.errors.labels("realtime", "store_unavailable").inc()
             log.warning("store unavailable during %s: %s", event, exc)
-            return "unavailable", _error("unavailable", "The service is briefly unavailable; retry.")
+            return "unavailable", _error(
+                "unavailable", "The service is briefly unavailable; retry."
+            )
         except Exception:
             self.s.metrics.errors.labels("realtime", "internal").inc()
             log.exception("%s handler failed", event)
             return "error", _error("internal", "Something went wrong on our side.")
 
     def _peer(self, sid: str, client: Client) -> Peer:
-        return Peer(sid=sid, user_id=client.identity.user_id, display_name=client.identity.display_name)
+        return Peer(
+            sid=sid, user_id=client.identity.user_id, display_name=client.identity.display_name
+        )
 
     async def _require_member(self, room_id: str, sid: str, client: Client) -> None:
         if room_id not in client.rooms or await self.s.rooms.member_user(room_id, sid) is None:
@@ -249,7 +253,9 @@ class RealtimeEvents:
         except ConversationClosed:
             raise EventError("room_ended", "This room has ended.") from None
         except ConversationFull:
-            raise EventError("conversation_full", "This conversation is too long; start a new room.") from None
+            raise EventError(
+                "conversation_full", "This conversation is too long; start a new room."
+            ) from None
         out = stored.model_dump(mode="json", exclude_none=True)
         # Stored first, then broadcast to the others; a retried client_id is broadcast again
         # (clients drop ids they have) in case the first broadcast was what failed.
@@ -268,11 +274,14 @@ class RealtimeEvents:
     # -- shutdown ---------------------------------------------------------------------------
 
     async def disconnect_all_for_restart(self) -> None:
-        """Tell this replica's clients we are going, then close their transports: a transport
-        close (unlike a Socket.IO disconnect) makes socket.io clients reconnect by themselves,
-        through the load balancer, to a replica that is staying."""
-        notice = {"code": "server_restarting", "message": "Reconnecting you to another server."}
-        await self.sio.emit("notice", notice, ignore_queue=True)
+        """Tell this replica's clients we are going; they reconnect, through the load balancer,
+        to a replica that is staying."""
+        await self.reconnect_clients("server_restarting", "Reconnecting you to another server.")
+
+    async def reconnect_clients(self, code: str, message: str) -> None:
+        """Send a notice, then close the transports: a transport close (unlike a Socket.IO
+        disconnect) makes socket.io clients reconnect by themselves, and rejoin their rooms."""
+        await self.sio.emit("notice", {"code": code, "message": message}, ignore_queue=True)
         for sid in list(self.clients):
             eio_sid = self.sio.manager.eio_sid_from_sid(sid, "/")
             if eio_sid is not None:

@@ -3,6 +3,10 @@
 A replica killed with SIGKILL cannot say goodbye: its sockets stay in the rooms' member hashes.
 Every replica refreshes its own ``alive`` key and, on the same tick, looks for replicas whose key
 has lapsed; the first to take a dead replica's lock removes its members and tells the rooms.
+
+A replica that was only stalled (CPU starvation, a long pause) can come back to find itself
+reaped: its clients are still connected but no longer in their rooms. It then asks them to
+reconnect, and they rejoin as after any reconnect.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 
 from app.services import Services
 from app.store import keys
@@ -19,9 +24,11 @@ log = logging.getLogger(__name__)
 
 
 class Presence:
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, on_reaped: Callable[[], Awaitable[None]]) -> None:
         self.s = services
         self.registry = services.replicas
+        self._on_reaped = on_reaped
+        self._registered = False
         # Reap only after our own heartbeat has been steady for a whole TTL: right after a Redis
         # restart every alive key may have lapsed, and the other replicas need one interval to
         # write theirs again before anyone may be judged dead.
@@ -43,7 +50,13 @@ class Presence:
             await asyncio.sleep(interval)
 
     async def tick(self) -> None:
-        await self.registry.heartbeat()
+        was_registered = await self.registry.heartbeat()
+        if self._registered and not was_registered:
+            log.warning(
+                "this replica was taken for dead and its peers removed; reconnecting its clients"
+            )
+            await self._on_reaped()
+        self._registered = True
         now = time.monotonic()
         if self._steady_since is None:
             self._steady_since = now

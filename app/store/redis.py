@@ -56,7 +56,9 @@ def _common_options(settings: Settings, client_name: str) -> dict[str, Any]:
     }
 
 
-def create_redis(settings: Settings, client_name: str = "holo") -> Redis:
+def create_redis(
+    settings: Settings, client_name: str = "holo", max_connections: int | None = None
+) -> Redis:
     """The process's command client: a bounded, blocking pool (callers queue rather than open
     connection after connection under a burst)."""
     if settings.redis_url is None:
@@ -65,7 +67,7 @@ def create_redis(settings: Settings, client_name: str = "holo") -> Redis:
         return fakeredis.FakeAsyncRedis(
             decode_responses=True,
             connection_pool_class=aioredis.BlockingConnectionPool,
-            max_connections=settings.redis_max_connections,
+            max_connections=max_connections or settings.redis_max_connections,
         )
     options = _common_options(settings, client_name)
     if urlparse(settings.redis_url).scheme == "redis+sentinel":
@@ -74,7 +76,7 @@ def create_redis(settings: Settings, client_name: str = "holo") -> Redis:
         return sentinel.master_for(service or "mymaster", redis_class=aioredis.Redis)
     pool = aioredis.BlockingConnectionPool.from_url(
         settings.redis_url,
-        max_connections=settings.redis_max_connections,
+        max_connections=max_connections or settings.redis_max_connections,
         timeout=settings.redis_socket_timeout,
         **options,
     )

@@ -18,11 +18,14 @@ class ReplicaRegistry:
         self.replica_id = replica_id
         self._ttl_ms = int(ttl_seconds * 1000)
 
-    async def heartbeat(self) -> None:
+    async def heartbeat(self) -> bool:
+        """Refresh our alive key; returns False if we were not registered (our first beat, or
+        another replica judged us dead and removed our peers while we were stalled)."""
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.set(keys.replica_alive(self.replica_id), "1", px=self._ttl_ms)
             pipe.sadd(keys.replicas(), self.replica_id)
-            await pipe.execute()
+            _, added = await pipe.execute()
+        return not added
 
     async def resign(self) -> None:
         """A clean shutdown: leave nothing for the reaper to find."""

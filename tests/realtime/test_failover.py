@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 from collections.abc import Callable
 
 import httpx
@@ -141,3 +142,40 @@ async def test_redis_restart_recovers_without_losing_acknowledged_messages(
         assert "Traceback" not in a.log_text() + b.log_text()
     finally:
         redis.cleanup()
+
+
+async def test_a_stalled_replica_taken_for_dead_reconnects_its_clients(
+    redis_server: RedisServer, start_replica: ReplicaFactory, sockets: Callable[..., SocketClient]
+) -> None:
+    a = start_replica("stall-a", redis_server.url)
+    b = start_replica("stall-b", redis_server.url)
+    learner, friend = await Api.guest(a.url, "Ann"), await Api.guest(b.url, "Bea")
+    room = await learner.create_room()
+    rid = room["room_id"]
+    ann = await sockets(a.url, learner.token).connect()
+    bea = await sockets(b.url, friend.token).connect()
+    assert (await ann.call("join", {"room_id": rid}))["ok"]
+    assert (await bea.call("join", {"room_id": rid, "invite_token": room["invite_token"]}))["ok"]
+    await ann.next("peer-joined")
+
+    assert a.proc is not None
+    a.proc.send_signal(signal.SIGSTOP)  # a long pause: its heartbeat lapses, b reaps it
+    try:
+        assert (await bea.next("peer-left", timeout=30))["user_id"] == learner.user_id
+    finally:
+        a.proc.send_signal(signal.SIGCONT)
+
+    # Back from the pause, a finds it was reaped: Ann is told and her transport is closed (a
+    # browser's socket.io client reconnects by itself on a transport close; this one is
+    # reconnected by hand), and she rejoins.
+    notice = await ann.next("notice", timeout=30)
+    assert notice["code"] == "connection_reset"
+    await ann.next("disconnect", timeout=30)
+    ann = await sockets(a.url, learner.token).connect()
+    rejoined = await ann.call("join", {"room_id": rid})
+    assert rejoined["ok"] and [p["user_id"] for p in rejoined["peers"]] == [friend.user_id]
+    assert (await bea.next("peer-joined"))["user_id"] == learner.user_id
+    ack = await ann.call("message", {"room_id": rid, "text": "back", "client_id": "back"})
+    assert ack["ok"]
+    assert (await bea.next("message"))["text"] == "back"
+    assert bea.pending("peer-left") == 0  # she was told once
