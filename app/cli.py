@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-
 import sys
 from types import FrameType
 
@@ -58,7 +57,9 @@ def main() -> None:
         log_config=None,  # our JSON logging, configured by create_app
         proxy_headers=True,
         forwarded_allow_ips=settings.forwarded_allow_ips,
-        timeout_graceful_shutdown=max(1, int(settings.shutdown_grace_seconds - settings.drain_seconds)),
+        timeout_graceful_shutdown=max(
+            1, int(settings.shutdown_grace_seconds - settings.drain_seconds)
+        ),
         ws="websockets-sansio",
     )
     server = DrainingServer(config, app)
@@ -68,5 +69,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-
-

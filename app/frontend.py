@@ -14,7 +14,8 @@ from starlette.types import Scope
 from app.config import Settings
 
 _NOT_BUILT = """<!doctype html><html lang="en"><head><meta charset="utf-8">
-<title>Holo Tutor Hub</title></head><body style="font-family:sans-serif;max-width:40em;margin:3em auto">
+<title>Holo Tutor Hub</title></head>
+<body style="font-family:sans-serif;max-width:40em;margin:3em auto">
 <h1>Holo Tutor Hub</h1><p>The API is running. The web app has not been built
 (<code>make run</code> builds it into <code>frontend/dist</code>).</p>
 <p><a href="/api/docs">API documentation</a></p></body></html>"""

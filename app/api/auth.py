@@ -33,8 +33,12 @@ class GuestToken(BaseModel):
 
 @documented(
     EndpointDoc(
-        "Issue a signed guest token", body=GuestRequest, response=GuestToken, auth=False,
-        status=201, tags=("auth",),
+        "Issue a signed guest token",
+        body=GuestRequest,
+        response=GuestToken,
+        auth=False,
+        status=201,
+        tags=("auth",),
     )
 )
 async def issue_guest_token(request: Request) -> Response:

@@ -36,13 +36,17 @@ def _out(request: Request, companion_id: str) -> CompanionOut:
     c = services(request).catalogue.get(companion_id)
     if c is None:
         raise ApiError(404, "companion_not_found", "No companion with that id.")
-    return CompanionOut(**c.model_dump(exclude={"persona", "espeak_voice"}), avatar_url=c.avatar_url)
+    return CompanionOut(
+        **c.model_dump(exclude={"persona", "espeak_voice"}), avatar_url=c.avatar_url
+    )
 
 
 @documented(
     EndpointDoc(
         "List companions, filtered by subject, level, language and a search text",
-        query=CompanionFilter, response=CompanionList, tags=("companions",),
+        query=CompanionFilter,
+        response=CompanionList,
+        tags=("companions",),
     )
 )
 async def list_companions(request: Request) -> Response:
@@ -56,7 +60,9 @@ async def list_companions(request: Request) -> Response:
     return response
 
 
-@documented(EndpointDoc("One companion", response=CompanionOut, errors=(404,), tags=("companions",)))
+@documented(
+    EndpointDoc("One companion", response=CompanionOut, errors=(404,), tags=("companions",))
+)
 async def get_companion(request: Request) -> Response:
     await identity(request)
     response = respond(_out(request, request.path_params["companion_id"]))

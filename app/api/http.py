@@ -70,7 +70,9 @@ async def body(request: Request, model: type[M]) -> M:
     async for chunk in request.stream():
         raw.extend(chunk)
         if len(raw) > MAX_BODY_BYTES:
-            raise ApiError(413, "payload_too_large", f"Bodies are limited to {MAX_BODY_BYTES} bytes.")
+            raise ApiError(
+                413, "payload_too_large", f"Bodies are limited to {MAX_BODY_BYTES} bytes."
+            )
     try:
         data = json.loads(raw or b"null")
     except (ValueError, UnicodeDecodeError) as exc:

@@ -29,7 +29,8 @@ class IceServers(BaseModel):
 @documented(
     EndpointDoc(
         "STUN and TURN servers, with TURN credentials valid for `ttl` seconds",
-        response=IceServers, tags=("calls",),
+        response=IceServers,
+        tags=("calls",),
     )
 )
 async def ice_servers(request: Request) -> Response:

@@ -62,8 +62,12 @@ def build_openapi(routes: list[BaseRoute], version: str) -> dict[str, Any]:
         if doc.query is not None:
             for name, field in doc.query.model_fields.items():
                 params.append(
-                    {"name": name, "in": "query", "required": field.is_required(),
-                     "schema": doc.query.model_json_schema()["properties"][name]}
+                    {
+                        "name": name,
+                        "in": "query",
+                        "required": field.is_required(),
+                        "schema": doc.query.model_json_schema()["properties"][name],
+                    }
                 )
         if params:
             operation["parameters"] = params
@@ -102,7 +106,9 @@ def build_openapi(routes: list[BaseRoute], version: str) -> dict[str, Any]:
         "paths": paths,
         "components": {
             "schemas": schemas.get("$defs", {}),
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+            },
         },
     }
 

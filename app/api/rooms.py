@@ -13,6 +13,7 @@ from app.models import Identity, Message, Peer, Room, SessionRecord
 from app.services import Services
 from app.store import keys
 
+
 class CreateRoom(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -57,7 +58,9 @@ def invite_url(s: Services, request: Request, room_id: str, invite_token: str) -
     return f"{base}/rooms/{room_id}?invite={invite_token}"
 
 
-async def readable_room(request: Request, who: Identity, *, invite_token: str | None = None) -> Room:
+async def readable_room(
+    request: Request, who: Identity, *, invite_token: str | None = None
+) -> Room:
     """The room if the caller may read it; 404 otherwise, so that a stranger cannot even learn
     that a room id exists."""
     s = services(request)
@@ -74,8 +77,12 @@ async def readable_room(request: Request, who: Identity, *, invite_token: str | 
 
 @documented(
     EndpointDoc(
-        "Open a room with a companion (expires after 2 h without activity)", body=CreateRoom,
-        response=CreatedRoom, status=201, errors=(404,), tags=("rooms",),
+        "Open a room with a companion (expires after 2 h without activity)",
+        body=CreateRoom,
+        response=CreatedRoom,
+        status=201,
+        errors=(404,),
+        tags=("rooms",),
     )
 )
 async def create_room(request: Request) -> Response:
@@ -103,8 +110,11 @@ async def create_room(request: Request) -> Response:
 
 @documented(
     EndpointDoc(
-        "A room and who is in it (members, or holders of its invite token)", query=PreviewQuery,
-        response=RoomView, errors=(404,), tags=("rooms",),
+        "A room and who is in it (members, or holders of its invite token)",
+        query=PreviewQuery,
+        response=RoomView,
+        errors=(404,),
+        tags=("rooms",),
     )
 )
 async def get_room(request: Request) -> Response:
@@ -119,7 +129,9 @@ async def get_room(request: Request) -> Response:
     EndpointDoc(
         "End a room (its creator only): writes and returns the session record; ending an "
         "ended room returns the same record",
-        response=SessionRecord, errors=(403, 404), tags=("rooms",),
+        response=SessionRecord,
+        errors=(403, 404),
+        tags=("rooms",),
     )
 )
 async def end_room(request: Request) -> Response:
@@ -136,7 +148,11 @@ async def end_room(request: Request) -> Response:
         await s.redis.zrem(keys.active_rooms(), room.room_id)
         await s.sio.emit(
             "notice",
-            {"code": "room_ended", "message": "The room has ended.", "session_id": result.session.session_id},
+            {
+                "code": "room_ended",
+                "message": "The room has ended.",
+                "session_id": result.session.session_id,
+            },
             room=room.room_id,
         )
     return respond(result.session)
@@ -144,8 +160,11 @@ async def end_room(request: Request) -> Response:
 
 @documented(
     EndpointDoc(
-        "The room's conversation after a sequence number", query=MessagesQuery,
-        response=MessageList, errors=(404,), tags=("rooms",),
+        "The room's conversation after a sequence number",
+        query=MessagesQuery,
+        response=MessageList,
+        errors=(404,),
+        tags=("rooms",),
     )
 )
 async def list_messages(request: Request) -> Response:

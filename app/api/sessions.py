@@ -29,10 +29,14 @@ async def _own_session(request: Request, who: Identity) -> SessionRecord:
     return record
 
 
-@documented(EndpointDoc("Your past sessions, newest first", response=SessionList, tags=("sessions",)))
+@documented(
+    EndpointDoc("Your past sessions, newest first", response=SessionList, tags=("sessions",))
+)
 async def list_sessions(request: Request) -> Response:
     who = await identity(request)
-    return respond(SessionList(sessions=await services(request).sessions.list_for_user(who.user_id)))
+    return respond(
+        SessionList(sessions=await services(request).sessions.list_for_user(who.user_id))
+    )
 
 
 @documented(
@@ -43,8 +47,12 @@ async def get_session(request: Request) -> Response:
 
 
 @documented(
-    EndpointDoc("The transcript of one of your sessions", response=Transcript, errors=(404,),
-                tags=("sessions",))
+    EndpointDoc(
+        "The transcript of one of your sessions",
+        response=Transcript,
+        errors=(404,),
+        tags=("sessions",),
+    )
 )
 async def get_transcript(request: Request) -> Response:
     record = await _own_session(request, await identity(request))

@@ -50,26 +50,36 @@ class Metrics:
             "holo_errors_total", "Errors by component and code.", ["component", "code"], registry=r
         )
         self.rate_limited = Counter(
-            "holo_rate_limited_total", "Requests or events refused by a rate limit.", ["scope"],
+            "holo_rate_limited_total",
+            "Requests or events refused by a rate limit.",
+            ["scope"],
             registry=r,
         )
         self.turn_credentials_issued = Counter(
             "holo_turn_credentials_issued_total", "TURN REST credentials minted.", registry=r
         )
         self.llm_tokens = Counter(
-            "holo_llm_tokens_total", "LLM tokens as reported by the provider.", ["model", "kind"],
+            "holo_llm_tokens_total",
+            "LLM tokens as reported by the provider.",
+            ["model", "kind"],
             registry=r,
         )
         self.tts_characters = Counter(
-            "holo_tts_characters_total", "Characters sent to speech synthesis.", ["provider"],
+            "holo_tts_characters_total",
+            "Characters sent to speech synthesis.",
+            ["provider"],
             registry=r,
         )
         self.llm_ttft = Histogram(
-            "holo_llm_ttft_seconds", "LLM time to first token.", buckets=LATENCY_BUCKETS,
+            "holo_llm_ttft_seconds",
+            "LLM time to first token.",
+            buckets=LATENCY_BUCKETS,
             registry=r,
         )
         self.tts_ttfb = Histogram(
-            "holo_tts_ttfb_seconds", "TTS time to first audio byte.", buckets=LATENCY_BUCKETS,
+            "holo_tts_ttfb_seconds",
+            "TTS time to first audio byte.",
+            buckets=LATENCY_BUCKETS,
             registry=r,
         )
         self.reply_first_audio = Histogram(

@@ -53,9 +53,9 @@ class Describe(Payload):
 
 class IceCandidate(Payload):
     candidate: Annotated[str, _max_bytes(MAX_CANDIDATE_BYTES)]
-    sdpMid: str | None = Field(default=None, max_length=64)  # noqa: N815 (the browser's name)
-    sdpMLineIndex: int | None = Field(default=None, ge=0, le=64)  # noqa: N815
-    usernameFragment: str | None = Field(default=None, max_length=256)  # noqa: N815
+    sdpMid: str | None = Field(default=None, max_length=64)
+    sdpMLineIndex: int | None = Field(default=None, ge=0, le=64)
+    usernameFragment: str | None = Field(default=None, max_length=256)
 
 
 class Candidate(Payload):
@@ -66,8 +66,12 @@ class Candidate(Payload):
 
 class ChatMessage(Payload):
     room_id: RoomId
-    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1), _max_bytes(MAX_TEXT_BYTES)]
-    client_id: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+    text: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1), _max_bytes(MAX_TEXT_BYTES)
+    ]
+    client_id: Annotated[
+        str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+    ]
 
 
 class Stop(Payload):

@@ -141,4 +141,6 @@ def _identity(claims: dict[str, Any], *, kind: str) -> Identity:
         raise InvalidToken("token has no usable subject")
     name = str(claims.get("name") or claims.get("preferred_username") or "Learner")[:64]
     user_id = sub if kind == "guest" else f"ext-{sub}"
-    return Identity(user_id=user_id, display_name=name, kind="guest" if kind == "guest" else "external")
+    return Identity(
+        user_id=user_id, display_name=name, kind="guest" if kind == "guest" else "external"
+    )

@@ -136,9 +136,7 @@ class RoomStore:
     async def participants(self, room_id: str) -> list[str]:
         return sorted(await self._redis.smembers(keys.room_access(room_id)))
 
-    async def join(
-        self, room_id: str, peer: Peer, *, replica_id: str, invited: bool
-    ) -> JoinResult:
+    async def join(self, room_id: str, peer: Peer, *, replica_id: str, invited: bool) -> JoinResult:
         raw = await self._join(
             keys=[
                 keys.room(room_id),
