@@ -48,9 +48,13 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
  && pip install -r operator-requirements.txt
 
 # ---------------------------------------------------------------------------------------------
-# Shared runtime base: slim Python, an unprivileged user, no build tools.
+# Shared runtime base: slim Python, an unprivileged user, no build tools; espeak-ng is the
+# offline voice used when no ElevenLabs key is set (about 10 MB with its data).
 FROM ${PYTHON_IMAGE} AS runtime
-RUN groupadd --system --gid 10001 holo \
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends espeak-ng \
+ && rm -rf /var/lib/apt/lists/* \
+ && groupadd --system --gid 10001 holo \
  && useradd --system --uid 10001 --gid holo --home-dir /app --no-create-home --shell /usr/sbin/nologin holo \
  && mkdir -p /app /var/lib/holo-tutor/media \
  && chown holo:holo /var/lib/holo-tutor/media

@@ -130,3 +130,10 @@ def test_dockerignore_keeps_the_context_small() -> None:
     ignored = (ROOT / ".dockerignore").read_text().split()
     for entry in (".venv/", ".tools/", "**/node_modules", "**/.git", "tests/", "frontend/dist/"):
         assert entry in ignored, entry
+
+
+def test_the_app_image_carries_the_offline_voice() -> None:
+    # With no ElevenLabs key the tutor speaks through espeak-ng (app/providers/tts/espeak.py).
+    runs = " ".join(run for stage in chain("app") for run in stage.all("RUN"))
+    assert re.search(r"apt-get install[^&]*\bespeak-ng\b", runs), runs
+    assert "rm -rf /var/lib/apt/lists" in runs
