@@ -3,9 +3,12 @@ the learner can stop a reply mid-way. The tutor's model and voice are the loopba
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from playwright.async_api import Page, expect
 
+from tests.clients import Api, SocketClient
 from tests.e2e.browser import accessibility_violations, screenshot, sign_in
 from tests.e2e.conftest import NewPage
 from tests.servers import Replica
@@ -101,3 +104,35 @@ async def test_provider_trouble_shows_notices_and_the_room_goes_on(
     await ask(page, "And now?")
     await expect(final).to_have_count(2)
     await expect(final.nth(1)).to_have_text(f"Kenji{DEFAULT_REPLY}")
+
+
+async def test_the_other_participant_hears_the_tutor_too(
+    app_cluster: tuple[Replica, Replica],
+    new_page: NewPage,
+    chat: OpenAIChatStub,
+    voice: ElevenLabsStub,
+    sockets: Callable[..., SocketClient],
+) -> None:
+    """The learner asks (here a plain Socket.IO client on replica A); the person who followed
+    the invite link, on replica B, sees the reply and hears its voice."""
+    a, b = app_cluster
+    learner_api = await Api.guest(a.url, "Ann")
+    room = await learner_api.create_room("ada-math")
+    learner = await sockets(a.url, learner_api.token).connect()
+    assert (await learner.call("join", {"room_id": room["room_id"]}))["ok"]
+
+    page = await new_page(b.url)
+    await page.goto(f"/rooms/{room['room_id']}?invite={room['invite_token']}")
+    await sign_in(page, "Bea")
+    await expect(page.get_by_test_id("participants")).to_contain_text("Ann")
+    await learner.call(
+        "message", {"room_id": room["room_id"], "text": "What is pi?", "client_id": "q1"}
+    )
+    messages = page.get_by_test_id("messages")
+    await expect(messages.get_by_text("What is pi?", exact=True)).to_have_count(1)
+    await expect(messages.locator("[data-kind=ai]")).to_have_text(f"Ada{DEFAULT_REPLY}")
+    await page.wait_for_function(
+        "Number(document.querySelector('[data-testid=voice]').dataset.played) >= 1",
+        polling=100,
+        timeout=20_000,
+    )

@@ -184,22 +184,35 @@ export class AudioElementPlayer implements Player {
     this.finish?.(false);
     const el = this.element;
     return new Promise<boolean>((resolve, reject) => {
+      let watchdog: ReturnType<typeof setTimeout> | undefined;
       const ended = () => done(true);
       const failed = () => done(false);
-      const done = (completed: boolean) => {
+      // If "ended" never comes (seen with a stalled audio output), the clip still counts as
+      // over a little after its length: one lost event must not silence the tutor for good.
+      const playing = () => {
+        clearTimeout(watchdog);
+        const left = Number.isFinite(el.duration) ? el.duration - el.currentTime : 30;
+        watchdog = setTimeout(ended, (left + 2) * 1000);
+      };
+      const unlisten = () => {
+        clearTimeout(watchdog);
         el.removeEventListener("ended", ended);
         el.removeEventListener("error", failed);
+        el.removeEventListener("playing", playing);
+      };
+      const done = (completed: boolean) => {
+        unlisten();
         if (this.finish === done) this.finish = null;
         resolve(completed);
       };
       this.finish = done;
       el.addEventListener("ended", ended);
       el.addEventListener("error", failed);
+      el.addEventListener("playing", playing);
       el.src = url;
       el.play().catch((error: unknown) => {
         if ((error as DOMException).name === "NotAllowedError") {
-          el.removeEventListener("ended", ended);
-          el.removeEventListener("error", failed);
+          unlisten();
           if (this.finish === done) this.finish = null;
           reject(error);
         } else {
