@@ -163,3 +163,23 @@ describe("CallPage", () => {
     expect(socket.connected).toBe(false);
   });
 });
+
+describe("CallPage tutor voice", () => {
+  it("plays ai-audio clips, and the speaker toggle turns the voice off (remembered)", async () => {
+    renderCall();
+    await screen.findByRole("heading", { name: "Session with Ada" });
+    const socket = sockets[0];
+    const play = vi.mocked(HTMLMediaElement.prototype.play);
+    const before = play.mock.calls.length;
+    act(() => socket.push("ai-audio", { reply_id: "r1", seq: 0, url: "/media/0.mp3", text: "Hello there." }));
+    await waitFor(() => expect(screen.getByTestId("voice")).toHaveTextContent("Ada is speaking: “Hello there.”"));
+    expect(play.mock.calls.length).toBe(before + 1);
+
+    await userEvent.click(screen.getByRole("button", { name: "Turn tutor voice off" }));
+    expect(localStorage.getItem("holo.speaker")).toBe("off");
+    expect(screen.getByTestId("voice")).toHaveAttribute("data-speaking", "no");
+    act(() => socket.push("ai-audio", { reply_id: "r2", seq: 0, url: "/media/1.mp3", text: "Again." }));
+    expect(screen.getByTestId("voice")).toHaveAttribute("data-speaking", "no");
+    expect(screen.getByRole("button", { name: "Turn tutor voice on" })).toBeInTheDocument();
+  });
+});
