@@ -21,7 +21,7 @@ from app.realtime import schemas
 from app.security.token_bucket import TokenBucket
 from app.security.tokens import InvalidToken
 from app.services import Services
-from app.store.messages import ConversationClosed, ConversationFull
+from app.store.messages import ConversationClosed, ConversationFull, NotAMember
 from app.store.redis import UNAVAILABLE_ERRORS
 
 log = logging.getLogger(__name__)
@@ -243,13 +243,16 @@ class RealtimeEvents:
     # -- chat -------------------------------------------------------------------------------
 
     async def message(self, sid: str, client: Client, p: schemas.ChatMessage) -> Ack:
-        await self._require_member(p.room_id, sid, client)
+        if p.room_id not in client.rooms:
+            raise EventError("not_joined", "Join the room first.")
         who = client.identity
         sender = Sender(kind="user", user_id=who.user_id, display_name=who.display_name)
         try:
             stored, _new = await self.s.messages.append(
-                p.room_id, sender, p.text, client_id=p.client_id
+                p.room_id, sender, p.text, client_id=p.client_id, member_sid=sid
             )
+        except NotAMember:
+            raise EventError("not_joined", "Join the room first.") from None
         except ConversationClosed:
             raise EventError("room_ended", "This room has ended.") from None
         except ConversationFull:

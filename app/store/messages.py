@@ -20,6 +20,7 @@ MAX_MESSAGES_PER_ROOM = 5000
 _APPEND = """
 local status = redis.call('HGET', KEYS[3], 'status')
 if status ~= 'active' then return {-1} end
+if ARGV[5] ~= '' and redis.call('HGET', KEYS[4], ARGV[5]) ~= ARGV[6] then return {-3} end
 if ARGV[1] ~= '' then
   local seq = redis.call('HGET', KEYS[2], ARGV[1])
   if seq then return {0, tonumber(seq), redis.call('LINDEX', KEYS[1], tonumber(seq) - 1)} end
@@ -42,6 +43,10 @@ class ConversationClosed(Exception):
 
 class ConversationFull(Exception):
     pass
+
+
+class NotAMember(Exception):
+    """The sending socket is not (or no longer) in the room."""
 
 
 def _dedupe_key(user_id: str | None, client_id: str) -> str:
@@ -68,8 +73,12 @@ class MessageStore:
         audio_urls: list[str] | None = None,
         reply_to: str | None = None,
         metadata: dict[str, str | bool | int | float] | None = None,
+        member_sid: str | None = None,
     ) -> tuple[Message, bool]:
-        """Store a message; returns it and whether it is new (False for a retried client_id)."""
+        """Store a message; returns it and whether it is new (False for a retried client_id).
+
+        With ``member_sid``, the message is stored only if that socket is in the room as the
+        sender (checked in the same script: one round trip, and no leave can slip in between)."""
         message = Message(
             id=str(uuid.uuid4()),
             seq=0,
@@ -88,17 +97,22 @@ class MessageStore:
                 keys.room_messages(room_id),
                 keys.room_client_ids(room_id),
                 keys.room(room_id),
+                keys.room_members(room_id),
             ],
             args=[
                 dedupe_key,
                 message.model_dump_json(exclude_none=True),
                 keys.ROOM_TTL,
                 MAX_MESSAGES_PER_ROOM,
+                member_sid or "",
+                sender.user_id or "",
             ],
         )
         code = int(raw[0])
         if code == -1:
             raise ConversationClosed(room_id)
+        if code == -3:
+            raise NotAMember(room_id)
         if code == -2:
             raise ConversationFull(room_id)
         if code == 0:

@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 
-from app.models import Sender
+from app.models import Peer, Sender
 from app.store import keys
-from app.store.messages import ConversationClosed, MessageStore
+from app.store.messages import ConversationClosed, MessageStore, NotAMember
 from app.store.redis import Redis
 from app.store.rooms import RoomStore
 from app.store.sessions import SessionStore
@@ -65,3 +65,19 @@ async def test_an_ended_room_takes_no_more_messages(redis: Redis) -> None:
         await store.append(new.room.room_id, ANN, "too late")
     with pytest.raises(ConversationClosed):
         await store.append("no-such-room", ANN, "nowhere")
+
+
+async def test_a_member_check_is_part_of_the_append(redis: Redis) -> None:
+    rooms, store = RoomStore(redis), MessageStore(redis)
+    rid = (await rooms.create("ann", "ada-math")).room.room_id
+    peer = Peer(sid="sid-ann", user_id="ann", display_name="Ann")
+    await rooms.join(rid, peer, replica_id="r", invited=False)
+    stored, _ = await store.append(rid, ANN, "in the room", member_sid="sid-ann")
+    assert stored.seq == 1
+    # Another user's socket, or a socket that has left, cannot speak in the room.
+    with pytest.raises(NotAMember):
+        await store.append(rid, BEA, "not mine", member_sid="sid-ann")
+    await rooms.leave(rid, "sid-ann", replica_id="r")
+    with pytest.raises(NotAMember):
+        await store.append(rid, ANN, "gone", member_sid="sid-ann")
+    assert await store.count(rid) == 1
