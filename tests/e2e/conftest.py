@@ -6,12 +6,13 @@ from __future__ import annotations
 import shutil
 import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
 
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
 from tests.conftest import BASE_ENV
-from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, INIT_SCRIPT, ROOT
+from tests.e2e.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, INIT_SCRIPT, ROOT
 from tests.servers import RedisServer, Replica
 from tests.stubs.elevenlabs import ElevenLabsStub
 from tests.stubs.openai_chat import OpenAIChatStub
@@ -90,9 +91,19 @@ async def browser() -> AsyncIterator[Browser]:
 NewPage = Callable[..., Awaitable[Page]]
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Keep each phase's report on the test item, so fixtures can see whether the test failed."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
 @pytest.fixture
-async def new_page(browser: Browser) -> AsyncIterator[NewPage]:
-    """new_page(base_url) -> a page in its own context (its own storage: its own person)."""
+async def new_page(browser: Browser, request: pytest.FixtureRequest) -> AsyncIterator[NewPage]:
+    """new_page(base_url) -> a page in its own context (its own storage: its own person).
+    When the test fails, each context's Playwright trace (open with `playwright show-trace`)
+    and a screenshot of each page land in test-artifacts/e2e/failures/."""
     contexts: list[BrowserContext] = []
 
     async def make(base_url: str, width: int = 1280, height: int = 860) -> Page:
@@ -102,11 +113,20 @@ async def new_page(browser: Browser) -> AsyncIterator[NewPage]:
             viewport={"width": width, "height": height},
         )
         await context.add_init_script(INIT_SCRIPT)
+        await context.tracing.start(screenshots=True, snapshots=True)
         contexts.append(context)
         page = await context.new_page()
         page.set_default_timeout(15_000)
         return page
 
     yield make
-    for context in contexts:
+    report = getattr(request.node, "report_call", None)
+    failed = report is not None and report.failed
+    where = ARTIFACTS / "failures" / request.node.name
+    for i, context in enumerate(contexts):
+        if failed:
+            where.mkdir(parents=True, exist_ok=True)
+            for j, page in enumerate(context.pages):
+                await page.screenshot(path=str(where / f"context{i}-page{j}.png"), full_page=True)
+            await context.tracing.stop(path=str(where / f"context{i}-trace.zip"))
         await context.close()
