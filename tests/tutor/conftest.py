@@ -88,14 +88,24 @@ def tutor_env(
 
 
 @pytest.fixture(scope="session")
+def tutor_redis() -> Iterator[RedisServer]:
+    """A Redis for replicas configured with the stand-ins. Every replica on a Redis takes reply
+    jobs from the same consumer group, so the session's other replicas (the offline tutor of
+    the realtime tests, say) must not share it: they would answer these tests' messages."""
+    server = RedisServer().start()
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture(scope="session")
 def tutor_cluster(
-    redis_server: RedisServer,
+    tutor_redis: RedisServer,
     tutor_chat: OpenAIChatStub,
     tutor_voice: ElevenLabsStub,
     s3_endpoint: str,
 ) -> Iterator[tuple[Replica, Replica]]:
-    """Two replicas sharing the session's Redis, for tests that stop nothing."""
-    env = {**BASE_ENV, "HOLO_REDIS_URL": redis_server.url}
+    """Two replicas sharing the tutor tests' Redis, for tests that stop nothing."""
+    env = {**BASE_ENV, "HOLO_REDIS_URL": tutor_redis.url}
     env.update(tutor_env(tutor_chat, tutor_voice, s3_endpoint))
     a = Replica(name="tutor-a", env=env).start()
     b = Replica(name="tutor-b", env=env).start()

@@ -4,10 +4,11 @@ nothing configured at all (the offline tutor, espeak-ng, the local media directo
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
+import pytest
 from mutagen.wave import WAVE
 
 from app.providers.llm.base import Persona
@@ -21,8 +22,15 @@ from tests.tutor.conftest import tutor_env
 from tests.tutor.room import open_room, reply_done
 
 
+@pytest.fixture
+def own_redis() -> Iterator[RedisServer]:
+    server = RedisServer().start()  # its own: other tutor replicas must not take its jobs
+    yield server
+    server.cleanup()
+
+
 async def test_storage_down_completes_the_reply_as_text_with_a_notice(
-    redis_server: RedisServer,
+    own_redis: RedisServer,
     chat: OpenAIChatStub,
     voice: ElevenLabsStub,
     s3_endpoint: str,
@@ -33,7 +41,7 @@ async def test_storage_down_completes_the_reply_as_text_with_a_notice(
     env = tutor_env(chat, voice, s3_endpoint, s3_bucket="no-such-bucket")
     replica = start_replica(
         "storage-down",
-        redis_server.url,
+        own_redis.url,
         **{k.removeprefix("HOLO_").lower(): v for k, v in env.items()},
     )
     room = await open_room(sockets, replica.url)
