@@ -1,100 +1,22 @@
-// The shapes of design.md §4–§5, as the browser sees them.
+// The shapes of design.md §4–§5, as the browser sees them. REST shapes come from the app's
+// OpenAPI document (schema.d.ts, generated: `npm run api:types`); the Socket.IO payloads that
+// the document does not describe are written here.
+import type { components } from "./schema";
 
-export interface GuestToken {
-  token: string;
-  user_id: string;
-  display_name: string;
-  expires_at: number;
-}
+type Schemas = components["schemas"];
 
-export type Level = "primary" | "beginner" | "secondary" | "intermediate" | "university" | "advanced";
-
-export interface Companion {
-  id: string;
-  name: string;
-  subject: string;
-  level: Level;
-  languages: string[];
-  tagline: string;
-  voice_id: string;
-  avatar_url: string;
-  color: string;
-}
-
-export interface CreatedRoom {
-  room_id: string;
-  companion_id: string;
-  status: string;
-  created_at: number;
-  expires_at: number;
-  invite_token: string;
-  invite_url: string;
-}
-
-export interface Peer {
-  sid: string;
-  user_id: string;
-  display_name: string;
-}
-
-export interface Room {
-  room_id: string;
-  owner_id: string;
-  companion_id: string;
-  status: "active" | "ended";
-  created_at: number;
-  ended_at?: number | null;
-  session_id?: string | null;
-}
-
-export interface RoomView {
-  room: Room;
-  peers: Peer[];
-  is_owner: boolean;
-}
-
-export interface Sender {
-  kind: "user" | "ai";
-  user_id?: string | null;
-  display_name: string;
-}
-
-export interface Message {
-  id: string;
-  seq?: number;
-  room_id: string;
-  sender: Sender;
-  text: string;
-  ts: number;
-  client_id?: string | null;
-  audio_urls?: string[] | null;
-  reply_to?: string | null;
-  metadata?: Record<string, string | number | boolean> | null;
-}
-
-export interface SessionRecord {
-  session_id: string;
-  room_id: string;
-  owner_id: string;
-  companion_id: string;
-  participants: string[];
-  started_at: number;
-  ended_at: number;
-  duration_seconds: number;
-  message_count: number;
-  transcript_preview: string;
-}
-
-export interface Transcript {
-  session_id: string;
-  messages: Message[];
-}
-
-export interface IceServers {
-  ice_servers: RTCIceServer[];
-  ttl: number;
-  relay_available: boolean;
-}
+export type GuestToken = Schemas["GuestToken"];
+export type Companion = Schemas["CompanionOut"];
+export type Level = Companion["level"];
+export type CreatedRoom = Schemas["CreatedRoom"];
+export type Peer = Schemas["Peer"];
+export type Room = Schemas["Room"];
+export type RoomView = Schemas["RoomView"];
+export type Sender = Schemas["Sender"];
+export type Message = Schemas["Message"];
+export type SessionRecord = Schemas["SessionRecord"];
+export type Transcript = Schemas["Transcript"];
+export type IceServers = Schemas["IceServers"];
 
 /** Every client event is acknowledged with one of these. */
 export type Ack<T = Record<string, never>> =

@@ -6,6 +6,7 @@ import { ChatPanel } from "./ChatPanel";
 
 const mine: Message = {
   id: "m1",
+  seq: 1,
   room_id: "r",
   sender: { kind: "user", user_id: "me", display_name: "Lena" },
   text: "What is a fraction?",

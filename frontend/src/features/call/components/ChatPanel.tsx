@@ -34,7 +34,15 @@ export function ChatPanel(p: Props) {
   return (
     <section className="panel chat" aria-labelledby="chat-title">
       <h2 id="chat-title">Chat with {p.tutorName}</h2>
-      <ol className="messages" aria-live="polite" aria-relevant="additions" data-testid="messages">
+      {/* Focusable: the list scrolls, and keyboard users must be able to scroll it. */}
+      <ol
+        className="messages"
+        aria-live="polite"
+        aria-relevant="additions"
+        aria-label="Conversation"
+        tabIndex={0}
+        data-testid="messages"
+      >
         {p.messages.length + p.pending.length + p.drafts.length === 0 && (
           <li className="empty">Say hello — ask {p.tutorName} anything.</li>
         )}

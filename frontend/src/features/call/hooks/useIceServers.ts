@@ -1,6 +1,6 @@
 // STUN/TURN servers from the API, refreshed before their TURN credentials expire.
 import { useCallback, useEffect, useRef, useState } from "react";
-import { fetchIceServers, refreshDelayMs } from "../api/iceServers";
+import { fetchIceServers, refreshDelayMs, toRtcIceServers } from "../api/iceServers";
 
 export interface IceServersState {
   iceServers: RTCIceServer[] | null;
@@ -20,10 +20,11 @@ export function useIceServers(): IceServersState {
     try {
       const answer = await fetchIceServers();
       if (!alive.current) return null;
-      setIceServers(answer.ice_servers);
+      const servers = toRtcIceServers(answer);
+      setIceServers(servers);
       setError(null);
       timer.current = setTimeout(() => void refresh(), refreshDelayMs(answer.ttl));
-      return answer.ice_servers;
+      return servers;
     } catch (err) {
       if (!alive.current) return null;
       setError(err instanceof Error ? err.message : String(err));
