@@ -10,7 +10,8 @@ It also delivers faster. The stock manager hands every event to one task per rec
 waits for them, so its single listener gets about one event through per event-loop turn; under
 load, delivery to other replicas fell seconds behind the acks (bench/realtime_relay.py). Here an
 event is queued on each recipient's Engine.IO socket directly (an unbounded queue: nothing
-waits), and a replica skips its own events before decoding them.
+waits), and a replica skips, before decoding them, its own events and events for rooms none of
+its clients is in.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ LISTEN_POLL_SECONDS = 5.0
 MAX_BACKOFF_SECONDS = 5.0
 # A backlog is drained without waiting, but other tasks get a turn every this many events.
 YIELD_EVERY = 64
+EMIT_HEADER = "holo-emit"
 
 
 class RedisPubSubManager(AsyncPubSubManager):  # type: ignore[misc]
@@ -74,17 +76,31 @@ class RedisPubSubManager(AsyncPubSubManager):  # type: ignore[misc]
             for frame in frames:
                 await self.server._send_eio_packet(eio_sid, frame)
 
-    def _is_own_emit(self, raw: str) -> bool:
-        # We serialize every message ourselves (compact JSON, the library's key order: "method"
-        # first, "host_id" last), and a user's text cannot contain an unescaped quote, so this
-        # suffix can only be our own host id.
-        return raw.startswith('{"method":"emit"') and raw.endswith(f'"host_id":"{self.host_id}"}}')
-
     async def _publish(self, data: Any) -> None:
         assert self._redis is not None, "bind() the manager before serving"
+        body = json.dumps(data, separators=(",", ":"))
+        room = data.get("room")
+        if data.get("method") == "emit" and isinstance(room, str) and " " not in room:
+            # A one-line header names the sender and the room, so that a replica can drop the
+            # events that are its own or that none of its clients would receive without
+            # decoding them (every replica receives every event on the one channel).
+            namespace = data.get("namespace") or "/"
+            body = f"{EMIT_HEADER} {self.host_id} {namespace} {room}\n{body}"
         # Retries on connection errors are the client's (redis-py Retry); if Redis stays down,
         # the error reaches the event handler, which answers the client with an error ack.
-        await self._redis.publish(self.channel, json.dumps(data, separators=(",", ":")))
+        await self._redis.publish(self.channel, body)
+
+    def _for_us(self, raw: str) -> str | None:
+        """The JSON to handle, or None for an event this replica has nothing to do with."""
+        if not raw.startswith(EMIT_HEADER + " "):
+            return raw
+        header, _, body = raw.partition("\n")
+        _, host_id, namespace, room = header.split(" ", 3)
+        if host_id == self.host_id:
+            return None  # delivered locally when it was emitted
+        if room not in self.rooms.get(namespace, {}):
+            return None  # none of our clients is in that room (or is that socket)
+        return body
 
     async def _listen(self) -> AsyncIterator[str]:
         assert self._pubsub_redis is not None, "bind() the manager before serving"
@@ -102,10 +118,10 @@ class RedisPubSubManager(AsyncPubSubManager):  # type: ignore[misc]
                     message = await pubsub.get_message(timeout=LISTEN_POLL_SECONDS)
                     if message is None or message.get("type") != "message":
                         continue
-                    raw = message["data"]
-                    if self._is_own_emit(raw):
-                        continue  # delivered locally when it was emitted
-                    yield raw
+                    body = self._for_us(message["data"])
+                    if body is None:
+                        continue
+                    yield body
                     received += 1
                     if received % YIELD_EVERY == 0:
                         await asyncio.sleep(0)
