@@ -1,8 +1,10 @@
 """A learner and an invitee in a video call, on two replicas sharing Redis, in real Chromium.
 
 The learner opens the app on replica A and picks a tutor; the invitee follows the invite link on
-replica B. Both decode each other's video (getStats), chat, the learner shares a screen, the
-invitee reloads and the call comes back, and the learner ends the session and reads its history.
+replica B. Both decode each other's video (getStats), chat (each message shown once), the
+learner shares a screen, both sides restart ICE at the same moment (colliding offers), the
+invitee reloads and the learner's socket drops (the call comes back each time), and the learner
+ends the session and reads its history. axe-core checks each page.
 """
 
 from __future__ import annotations
