@@ -16,6 +16,9 @@ from turn_processes import RedisServer, eventually
 
 REALM = "turn.test"
 FAST = {"intervalSeconds": 2, "credentialTTLSeconds": 1, "clockSkewSeconds": 1}
+# A tick is 0.3 s; a lock that lapses only after 10 s of no renewal keeps a leader that a loaded
+# machine delays for a few seconds (the paused one below stays paused far longer).
+LOCK_TTL = 10.0
 
 
 async def leading(op: OperatorProcess) -> list[str]:
@@ -49,11 +52,16 @@ async def test_only_the_lock_holder_acts_and_a_resumed_leader_stands_by(
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     async with operator_process(
-        standin.url, standin.token, tmp_path / "a", NAMESPACE, instance="op-a"
+        standin.url, standin.token, tmp_path / "a", NAMESPACE, instance="op-a", lock_ttl=LOCK_TTL
     ) as a:
         await eventually(lambda: _is(holder(), "op-a"), within=90, what="op-a to lead")
         async with operator_process(
-            standin.url, standin.token, tmp_path / "b", NAMESPACE, instance="op-b"
+            standin.url,
+            standin.token,
+            tmp_path / "b",
+            NAMESPACE,
+            instance="op-b",
+            lock_ttl=LOCK_TTL,
         ) as b:
             try:
                 # op-b runs its timers too, but stands by while op-a renews the lock.
@@ -62,7 +70,7 @@ async def test_only_the_lock_holder_acts_and_a_resumed_leader_stands_by(
                 assert await leading(b) == [] and await leading(a) == [REALM]
 
                 a.pause()  # SIGSTOP: op-a stops renewing, but believes nothing has changed
-                await eventually(lambda: _is(holder(), "op-b"), within=20, what="op-b to lead")
+                await eventually(lambda: _is(holder(), "op-b"), within=60, what="op-b to lead")
                 rotations_before = rotations(standin)
                 await eventually(
                     lambda: _true(rotations(standin) > rotations_before),
