@@ -42,22 +42,11 @@ if str(ROOT) not in sys.path:  # run as a script
 from playwright.async_api import Browser, Page, async_playwright  # noqa: E402
 
 from app.store import keys  # noqa: E402
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from tests.servers import RedisServer, Replica, wait_until  # noqa: E402
 
 CALLS = 10
 RESULTS = ROOT / "bench" / "results"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-]
 REPLICA_ENV = {
     "HOLO_RATE_LIMIT_PER_MINUTE": "1000000",
     "HOLO_SOCKET_EVENTS_PER_SECOND": "10000",

@@ -24,20 +24,11 @@ from playwright.async_api import Page, async_playwright
 from turn_fixtures import NAMESPACE, coturn_inputs, put_redis_secret, turnserver
 from turn_processes import Coturn, RedisServer, allocate, coturn, eventually
 
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS
+
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 PAGE = Path(__file__).with_name("relay_call_page.html")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-]
 TTL, SKEW, INTERVAL = 30, 5, 100
 
 
@@ -62,7 +53,7 @@ async def page_url() -> AsyncIterator[str]:
 @pytest.fixture
 async def page(page_url: str) -> AsyncIterator[Page]:
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = await browser.new_context(permissions=["camera", "microphone"])
         page = await context.new_page()
         await page.goto(page_url)
