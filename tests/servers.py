@@ -38,7 +38,7 @@ def wait_until(predicate, timeout: float, what: str, interval: float = 0.05):  #
         time.sleep(interval)
 
 
-def _port_open(port: int) -> bool:
+def port_open(port: int) -> bool:
     with socket.socket() as s:
         s.settimeout(0.2)
         return s.connect_ex(("127.0.0.1", port)) == 0
@@ -80,7 +80,7 @@ class RedisServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        wait_until(lambda: _port_open(self.port), 10, f"redis-server on {self.port}")
+        wait_until(lambda: port_open(self.port), 10, f"redis-server on {self.port}")
         return self
 
     def stop(self) -> None:
@@ -222,7 +222,7 @@ class LoadBalancer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        wait_until(lambda: _port_open(self.port), 10, f"nginx on {self.port}")
+        wait_until(lambda: port_open(self.port), 10, f"nginx on {self.port}")
         return self
 
     def stop(self) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from tests.clients import Api, SocketClient
 from tests.conftest import ReplicaFactory
-from tests.servers import RedisServer, _port_open, free_port, wait_until
+from tests.servers import RedisServer, free_port, port_open, wait_until
 
 
 @pytest.fixture
@@ -31,7 +31,7 @@ def sentinel_url() -> Iterator[str]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        wait_until(lambda: _port_open(port), 10, f"redis sentinel on {port}")
+        wait_until(lambda: port_open(port), 10, f"redis sentinel on {port}")
         yield f"redis+sentinel://127.0.0.1:{port}/0/holo-master"
     finally:
         proc.terminate()
