@@ -56,3 +56,23 @@ export interface AiDone {
   reply_id: string;
   message: Message;
 }
+
+/** Who said a transcribed utterance: a person in the room, or the tutor itself. */
+export type Speaker = { kind: "user"; user_id: string } | { kind: "ai" };
+
+/** Live captions of the voice conversation: partial results replace each other under one
+ * utterance_id until the final one. */
+export interface TranscriptEvent {
+  room_id: string;
+  utterance_id: string;
+  speaker: Speaker;
+  text: string;
+  final: boolean;
+}
+
+export type TutorState = "listening" | "thinking" | "speaking";
+
+export interface TutorStateEvent {
+  room_id: string;
+  state: TutorState;
+}

@@ -1,3 +1,5 @@
+import type { ReactNode } from "react";
+
 interface Props {
   muted: boolean;
   cameraOff: boolean;
@@ -10,6 +12,8 @@ interface Props {
   onToggleShare: () => void;
   onToggleSpeaker: () => void;
   onEnd: () => void;
+  /** Controls that exist only sometimes (push-to-talk with two people). */
+  children?: ReactNode;
 }
 
 // Each toggle's label says what pressing it does ("Unmute"), so screen readers need no
@@ -17,6 +21,7 @@ interface Props {
 export function CallControls(p: Props) {
   return (
     <div className="controls" role="toolbar" aria-label="Call controls">
+      {p.children}
       <button
         type="button"
         className={p.muted ? "active" : undefined}

@@ -1,6 +1,6 @@
 // The call page wired to a fake Socket.IO server: join with the invite, chat without
 // duplicates, a streamed tutor reply, stop, notices, the end of the room.
-import { act, render, screen, waitFor } from "@testing-library/react";
+import { act, fireEvent, render, screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { MemoryRouter, Route, Routes } from "react-router-dom";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
@@ -10,12 +10,25 @@ import { IdentityProvider } from "@/shared/hooks/useIdentity";
 import { CallPage } from "./CallPage";
 
 const sockets: FakeSocket[] = [];
+const pcs: FakePeerConnection[] = [];
+// What the server answers to tutor-offer and who else is in the room, per test.
+let tutorOffer: (payload: unknown) => unknown;
+let otherPeers: { sid: string; user_id: string; display_name: string }[];
+
+class RecordingPeerConnection extends FakePeerConnection {
+  constructor(config: RTCConfiguration) {
+    super(config);
+    pcs.push(this);
+  }
+}
+
 vi.mock("socket.io-client", () => ({
   io: () => {
     const s = new FakeSocket();
+    s.acks["tutor-offer"] = (payload) => tutorOffer(payload);
     s.acks.join = (payload) => ({
       ok: true,
-      peers: [],
+      peers: otherPeers,
       messages: [],
       you: { sid: s.id, user_id: "me", display_name: "Lena" },
       room: { room_id: (payload as { room_id: string }).room_id, owner_id: "someone-else", companion_id: "ada-math", status: "active", created_at: 1 },
@@ -50,8 +63,14 @@ function fakeStream() {
   } as unknown as MediaStream;
 }
 
+const callStatus = () => document.querySelector(".status[role=status]");
+const tutorTile = () => screen.getByTestId("tutor-tile");
+
 beforeEach(() => {
   sockets.length = 0;
+  pcs.length = 0;
+  otherPeers = [];
+  tutorOffer = () => ({ ok: true, sdp: { type: "answer", sdp: "answer from the replica" } });
   localStorage.setItem(
     "holo.identity",
     JSON.stringify({ token: "tok", user_id: "me", display_name: "Lena", expires_at: Date.now() / 1000 + 3600 }),
@@ -61,7 +80,7 @@ beforeEach(() => {
       ? json({ ice_servers: [], ttl: 3600, relay_available: false })
       : json({ id: "ada-math", name: "Ada", subject: "mathematics" }),
   );
-  vi.stubGlobal("RTCPeerConnection", FakePeerConnection);
+  vi.stubGlobal("RTCPeerConnection", RecordingPeerConnection);
   Object.defineProperty(navigator, "mediaDevices", {
     value: { getUserMedia: vi.fn().mockResolvedValue(fakeStream()) },
     configurable: true,
@@ -94,7 +113,7 @@ describe("CallPage", () => {
       room_id: "room-1",
       invite_token: "inv-tok",
     });
-    expect(screen.getByRole("status", { name: "" })).toHaveTextContent("Waiting for someone to join");
+    expect(callStatus()).toHaveTextContent("Waiting for someone to join");
     expect(screen.getByLabelText("Invite link for a second person")).toHaveValue(
       `${window.location.origin}/rooms/room-1?invite=inv-tok`,
     );
@@ -147,7 +166,7 @@ describe("CallPage", () => {
       socket.connected = false;
       socket.push("disconnect", "transport close");
     });
-    expect(screen.getByRole("status", { name: "" })).toHaveTextContent("reconnecting");
+    expect(callStatus()).toHaveTextContent("reconnecting");
     act(() => {
       socket.connected = true;
       socket.id = "sidA2";
@@ -155,7 +174,7 @@ describe("CallPage", () => {
     });
     await waitFor(() => expect(socket.emitted.filter((e) => e.event === "join")).toHaveLength(2));
     await waitFor(() =>
-      expect(screen.getByRole("status", { name: "" })).toHaveTextContent("Waiting for someone to join"),
+      expect(callStatus()).toHaveTextContent("Waiting for someone to join"),
     );
     await userEvent.click(screen.getByRole("button", { name: "Leave call" }));
     expect(await screen.findByText("home")).toBeInTheDocument();
@@ -165,10 +184,76 @@ describe("CallPage", () => {
 });
 
 describe("CallPage tutor voice", () => {
-  it("plays ai-audio clips, and the speaker toggle turns the voice off (remembered)", async () => {
+  it("puts the tutor on the stage and talks by voice: state, captions, stop, mute", async () => {
     renderCall();
     await screen.findByRole("heading", { name: "Session with Ada" });
     const socket = sockets[0];
+    await waitFor(() => expect(tutorTile()).toHaveAttribute("data-mode", "voice"));
+    const offer = socket.emitted.find((e) => e.event === "tutor-offer")!.payload as {
+      room_id: string;
+      sdp: RTCSessionDescriptionInit;
+    };
+    expect(offer.room_id).toBe("room-1");
+    expect(offer.sdp.type).toBe("offer");
+    const tutorPc = pcs.find((pc) => pc.remoteDescription?.sdp === "answer from the replica")!;
+    expect(tutorPc.tracks.map((t) => t.kind)).toEqual(["audio"]);
+    // Candidates trickle to the replica.
+    act(() => tutorPc.gather("candidate:1 1 udp 1 127.0.0.1 5000 typ host"));
+    expect(socket.emitted.at(-1)).toMatchObject({ event: "tutor-candidate", payload: { room_id: "room-1" } });
+
+    // Alone with the tutor: it is the main tile, it listens without a button.
+    expect(tutorTile()).toHaveClass("tile-main");
+    expect(screen.queryByTestId("remote-video")).not.toBeInTheDocument();
+    expect(screen.getByTestId("tutor-state")).toHaveTextContent("Listening: just talk");
+    expect(screen.queryByRole("button", { name: "Ask Ada" })).not.toBeInTheDocument();
+
+    // Its voice is the received track, played by the tile's element.
+    const voiceTrack = { id: "tutor-voice", getAudioTracks: () => [{ kind: "audio" }] } as unknown as MediaStream;
+    act(() => tutorPc.ontrack?.({ track: { kind: "audio" }, streams: [voiceTrack] }));
+    expect((screen.getByTestId("tutor-audio") as HTMLAudioElement).srcObject).toBe(voiceTrack);
+
+    // Live captions of both sides: partial results grow, then the final text.
+    const said = (utterance_id: string, text: string, final: boolean, speaker: object) =>
+      act(() => socket.push("transcript", { room_id: "room-1", utterance_id, speaker, text, final }));
+    said("u1", "what is a", false, { kind: "user", user_id: "me" });
+    said("u1", "what is a fraction", true, { kind: "user", user_id: "me" });
+    act(() => socket.push("tutor-state", { room_id: "room-1", state: "thinking" }));
+    expect(screen.getByTestId("tutor-state")).toHaveTextContent("Thinking…");
+    act(() => socket.push("tutor-state", { room_id: "room-1", state: "speaking" }));
+    said("a1", "A fraction is", false, { kind: "ai" });
+    const captions = screen.getByRole("list", { name: "Live captions" });
+    expect(captions).toHaveTextContent("You: what is a fraction");
+    expect(captions).toHaveTextContent("Ada: A fraction is");
+    expect(screen.getByTestId("tutor-state")).toHaveTextContent("Speaking");
+
+    // Clips of a live reply are for history: nothing plays them now.
+    const play = vi.mocked(HTMLMediaElement.prototype.play);
+    const before = play.mock.calls.length;
+    act(() => socket.push("ai-audio", { reply_id: "r1", seq: 0, url: "/media/0.mp3", text: "A fraction is" }));
+    expect(screen.getByTestId("voice")).toHaveAttribute("data-speaking", "no");
+    expect(play.mock.calls.length).toBe(before);
+
+    // Stop works while it speaks; the server silences the track and says it listens again.
+    await userEvent.click(screen.getByRole("button", { name: "Stop Ada" }));
+    expect(socket.emitted.at(-1)).toEqual({ event: "stop", payload: { room_id: "room-1" } });
+    act(() => socket.push("tutor-state", { room_id: "room-1", state: "listening" }));
+    expect(screen.queryByRole("button", { name: "Stop Ada" })).not.toBeInTheDocument();
+
+    // Muted: the state line says the tutor cannot hear.
+    await userEvent.click(screen.getByRole("button", { name: "Mute" }));
+    expect(screen.getByTestId("tutor-state")).toHaveTextContent("You are muted: Ada cannot hear you");
+  });
+
+  it("falls back to text when the replica has no room for voice: a notice, and clips play", async () => {
+    tutorOffer = () => ({ ok: false, error: { code: "voice_busy", message: "Voice is at capacity." } });
+    renderCall();
+    await screen.findByRole("heading", { name: "Session with Ada" });
+    const socket = sockets[0];
+    await waitFor(() => expect(tutorTile()).toHaveAttribute("data-mode", "text"));
+    expect(screen.getByTestId("notices")).toHaveTextContent("Voice conversations are full on this server");
+    expect(screen.getByTestId("tutor-state")).toHaveTextContent("Type to talk with Ada");
+    expect(pcs.every((pc) => pc.closed || pc.remoteDescription === null)).toBe(true);
+
     const play = vi.mocked(HTMLMediaElement.prototype.play);
     const before = play.mock.calls.length;
     act(() => socket.push("ai-audio", { reply_id: "r1", seq: 0, url: "/media/0.mp3", text: "Hello there." }));
@@ -181,5 +266,62 @@ describe("CallPage tutor voice", () => {
     act(() => socket.push("ai-audio", { reply_id: "r2", seq: 0, url: "/media/1.mp3", text: "Again." }));
     expect(screen.getByTestId("voice")).toHaveAttribute("data-speaking", "no");
     expect(screen.getByRole("button", { name: "Turn tutor voice on" })).toBeInTheDocument();
+  });
+
+  it("without a microphone: text mode with a notice, and no tutor peer", async () => {
+    Object.defineProperty(navigator, "mediaDevices", {
+      value: { getUserMedia: vi.fn().mockRejectedValue(new DOMException("denied", "NotAllowedError")) },
+      configurable: true,
+    });
+    renderCall();
+    await screen.findByRole("heading", { name: "Session with Ada" });
+    await waitFor(() => expect(tutorTile()).toHaveAttribute("data-mode", "text"));
+    expect(screen.getByTestId("notices")).toHaveTextContent("Talking with the tutor needs a microphone");
+    expect(sockets[0].emitted.some((e) => e.event === "tutor-offer")).toBe(false);
+  });
+
+  it("with a second person: their video on the stage, the tutor beside it, asked by push-to-talk or the toggle", async () => {
+    otherPeers = [{ sid: "sidB", user_id: "bea", display_name: "Bea" }];
+    renderCall();
+    await screen.findByRole("heading", { name: "Session with Ada" });
+    const socket = sockets[0];
+    await waitFor(() => expect(tutorTile()).toHaveAttribute("data-mode", "voice"));
+    expect(screen.getByTestId("remote-video")).toBeInTheDocument();
+    expect(tutorTile()).not.toHaveClass("tile-main");
+    expect(screen.getByTestId("tutor-state")).toHaveTextContent("Listening when you hold “Ask Ada”");
+
+    const asks = () => socket.emitted.filter((e) => e.event === "tutor-ask").map((e) => e.payload);
+    const button = screen.getByRole("button", { name: "Ask Ada" });
+    fireEvent.pointerDown(button, { pointerId: 1 });
+    expect(button).toHaveAttribute("aria-pressed", "true");
+    fireEvent.pointerUp(button, { pointerId: 1 });
+    expect(button).toHaveAttribute("aria-pressed", "false");
+    // From the keyboard: held Space (auto-repeat does not ask again).
+    fireEvent.keyDown(button, { key: " " });
+    fireEvent.keyDown(button, { key: " ", repeat: true });
+    fireEvent.keyUp(button, { key: " " });
+    expect(asks()).toEqual([
+      { room_id: "room-1", active: true },
+      { room_id: "room-1", active: false },
+      { room_id: "room-1", active: true },
+      { room_id: "room-1", active: false },
+    ]);
+
+    // Typed: only with the Ask toggle is the message marked for the tutor.
+    const sentMessages = () =>
+      socket.emitted.filter((e) => e.event === "message").map((e) => e.payload as { text: string; to_tutor?: boolean });
+    await userEvent.type(screen.getByLabelText("Message"), "Hi Bea{Enter}");
+    await userEvent.click(screen.getByRole("checkbox", { name: "Ask Ada" }));
+    await userEvent.type(screen.getByLabelText("Message"), "What is a prime?{Enter}");
+    expect(sentMessages().map((m) => [m.text, m.to_tutor])).toEqual([
+      ["Hi Bea", undefined],
+      ["What is a prime?", true],
+    ]);
+
+    // Bea leaves: the tutor takes the stage again and needs no button.
+    act(() => socket.push("peer-left", otherPeers[0]));
+    expect(tutorTile()).toHaveClass("tile-main");
+    expect(screen.queryByRole("button", { name: "Ask Ada" })).not.toBeInTheDocument();
+    expect(screen.queryByRole("checkbox", { name: "Ask Ada" })).not.toBeInTheDocument();
   });
 });

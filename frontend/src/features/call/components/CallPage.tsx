@@ -1,4 +1,5 @@
-// The call: video with the other person, chat and voice with the AI tutor.
+// The call: the AI tutor on the stage (or video with the other person, the tutor beside it),
+// talking by voice, and the chat.
 import { useCallback, useEffect, useState } from "react";
 import { Link, useNavigate, useParams, useSearchParams } from "react-router-dom";
 import type { Companion } from "@/shared/api/types";
@@ -10,14 +11,17 @@ import { useIceServers } from "../hooks/useIceServers";
 import { useLocalMedia } from "../hooks/useLocalMedia";
 import { useNotices } from "../hooks/useNotices";
 import { useRoom } from "../hooks/useRoom";
+import { useTutorCall } from "../hooks/useTutorCall";
 import { useTutorVoice } from "../hooks/useTutorVoice";
 import { useWebRTC } from "../hooks/useWebRTC";
+import { AskButton } from "./AskButton";
 import { CallControls } from "./CallControls";
 import { ChatPanel } from "./ChatPanel";
 import { ConnectionStatus } from "./ConnectionStatus";
 import { InviteLink } from "./InviteLink";
 import { NoticeList } from "./NoticeList";
 import { Participants } from "./Participants";
+import { TutorTile } from "./TutorTile";
 import { VideoTile } from "./VideoTile";
 
 // Negotiation errors are recovered from (perfect negotiation, ICE restart); keep them visible to
@@ -40,7 +44,15 @@ export function CallPage() {
   const room = useRoom(socket, roomId, inviteToken);
   const notices = useNotices(socket);
   const conversation = useConversation(socket, roomId, room.joined);
-  const voice = useTutorVoice(socket);
+  const tutor = useTutorCall({
+    socket,
+    roomId,
+    joined: room.joined,
+    localStream: media.stream,
+    mediaSettled: media.status !== "pending",
+    iceServers: ice.iceServers,
+  });
+  const voice = useTutorVoice(socket, tutor.mode === "voice");
   const [videoSoundBlocked, setVideoSoundBlocked] = useState(false);
   const [ended, setEnded] = useState<string | null>(null);
   const [companion, setCompanion] = useState<Companion | null>(null);
@@ -84,6 +96,10 @@ export function CallPage() {
   }, [media.error, addNotice]);
 
   useEffect(() => {
+    if (tutor.reason) addNotice(tutor.reason);
+  }, [tutor.reason, addNotice]);
+
+  useEffect(() => {
     if (!socket) return;
     const onNotice = (n: { code: string; session_id?: string }) => {
       if (n.code === "room_ended") setEnded(n.session_id ?? "");
@@ -106,7 +122,9 @@ export function CallPage() {
     (inviteToken ? `${window.location.origin}${roomPath(roomId, inviteToken)}` : null);
   const tutorName = companion?.name ?? "your tutor";
   const streaming = conversation.drafts.find((d) => !d.stopped);
-  const replying = Boolean(streaming || voice.speaking || voice.queued > 0);
+  const replying = Boolean(
+    streaming || voice.speaking || voice.queued > 0 || (tutor.mode === "voice" && tutor.state === "speaking"),
+  );
 
   const stop = () => {
     const replyId = streaming?.reply_id ?? voice.speaking?.reply_id;
@@ -161,6 +179,23 @@ export function CallPage() {
   const remote = rtc.remotes.find((r) => r.stream) ?? rtc.remotes[0] ?? null;
   const remotePeer = room.peers.find((p) => p.sid === remote?.sid);
   const me = room.joined?.you.display_name ?? identity.display_name;
+  // Our own old socket can linger in the list for a moment after a reconnect: count people.
+  const alone = !room.peers.some((p) => p.user_id !== identity.user_id);
+  const soundOn = voice.enabled && !videoSoundBlocked;
+  const tutorTile = (main: boolean) => (
+    <TutorTile
+      companion={companion}
+      tutorName={tutorName}
+      call={tutor}
+      addressed={!alone}
+      muted={media.muted}
+      myUserId={identity.user_id}
+      peers={room.peers}
+      soundOn={soundOn}
+      onSoundBlocked={onSoundBlocked}
+      main={main}
+    />
+  );
 
   return (
     <main className="call" aria-labelledby="call-title">
@@ -180,24 +215,29 @@ export function CallPage() {
 
       <div className="call-main">
         <section className="stage" aria-label="Video">
-          <VideoTile
-            stream={remote?.stream ?? null}
-            label={remotePeer ? remotePeer.display_name : "Second participant"}
-            placeholder={
-              room.peers.length === 0 ? "Nobody else is here yet. Share the invite link." : "Connecting…"
-            }
-            onSoundBlocked={onSoundBlocked}
-            soundOn={!videoSoundBlocked}
-            testId="remote-video"
-          />
-          <VideoTile
-            stream={media.preview}
-            label={media.sharing ? "Your screen" : "You"}
-            local
-            mirrored={!media.sharing}
-            placeholder={media.status === "pending" ? "Starting your camera…" : "Camera off"}
-            testId="local-video"
-          />
+          {alone ? (
+            tutorTile(true)
+          ) : (
+            <VideoTile
+              stream={remote?.stream ?? null}
+              label={remotePeer ? remotePeer.display_name : "Second participant"}
+              placeholder="Connecting…"
+              onSoundBlocked={onSoundBlocked}
+              soundOn={!videoSoundBlocked}
+              testId="remote-video"
+            />
+          )}
+          <div className="stage-side">
+            {!alone && tutorTile(false)}
+            <VideoTile
+              stream={media.preview}
+              label={media.sharing ? "Your screen" : "You"}
+              local
+              mirrored={!media.sharing}
+              placeholder={media.status === "pending" ? "Starting your camera…" : "Camera off"}
+              testId="local-video"
+            />
+          </div>
         </section>
 
         <CallControls
@@ -212,7 +252,11 @@ export function CallPage() {
           onToggleShare={() => (media.sharing ? media.stopShare() : void media.startShare())}
           onToggleSpeaker={() => voice.setEnabled(!voice.enabled)}
           onEnd={() => void end()}
-        />
+        >
+          {tutor.mode === "voice" && !alone && (
+            <AskButton tutorName={tutorName} disabled={media.muted} onAsk={tutor.ask} />
+          )}
+        </CallControls>
       </div>
 
       <div className="side">
@@ -233,8 +277,9 @@ export function CallPage() {
           myUserId={identity.user_id}
           canSend={Boolean(room.joined)}
           replying={replying}
-          onSend={(t) => void conversation.send(t)}
-          onRetry={(m) => void conversation.send(m.text, m.client_id)}
+          addressing={!alone}
+          onSend={(t, toTutor) => void conversation.send(t, undefined, toTutor)}
+          onRetry={(m) => void conversation.send(m.text, m.client_id, m.to_tutor)}
           onStop={stop}
         />
         <Participants me={me} peers={room.peers} companion={companion} />

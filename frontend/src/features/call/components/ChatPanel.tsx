@@ -10,13 +10,19 @@ interface Props {
   myUserId: string;
   canSend: boolean;
   replying: boolean;
-  onSend: (text: string) => void;
+  /** Two people in the room: the tutor answers only messages addressed to it (the Ask toggle,
+   * or "@Name" at the start, which the server recognizes). */
+  addressing?: boolean;
+  /** `toTutor` is true when the Ask toggle is on (otherwise the server decides: alone, every
+   * message is for the tutor; with two people, only "@Name …"). */
+  onSend: (text: string, toTutor?: true) => void;
   onRetry: (p: PendingMessage) => void;
   onStop: () => void;
 }
 
 export function ChatPanel(p: Props) {
   const [text, setText] = useState("");
+  const [toTutor, setToTutor] = useState(false);
   const end = useRef<HTMLLIElement>(null);
   const count = p.messages.length + p.pending.length + p.drafts.reduce((n, d) => n + d.text.length, 0);
 
@@ -27,7 +33,8 @@ export function ChatPanel(p: Props) {
   const submit = () => {
     const t = text.trim();
     if (!t || !p.canSend) return;
-    p.onSend(t);
+    if (p.addressing && toTutor) p.onSend(t, true);
+    else p.onSend(t);
     setText("");
   };
 
@@ -55,6 +62,7 @@ export function ChatPanel(p: Props) {
           >
             <span className="who">{m.sender.user_id === p.myUserId ? "You" : m.sender.display_name}</span>
             <span className="text">{m.text}</span>
+            {m.metadata?.spoken === true && <span className="meta">(spoken)</span>}
             {m.metadata?.interrupted === true && <span className="meta">(stopped)</span>}
           </li>
         ))}
@@ -107,6 +115,21 @@ export function ChatPanel(p: Props) {
             }
           }}
         />
+        {p.addressing && (
+          <div className="row ask-toggle">
+            <input
+              id="ask-toggle"
+              type="checkbox"
+              checked={toTutor}
+              onChange={(e) => setToTutor(e.target.checked)}
+              aria-describedby="ask-toggle-hint"
+            />
+            <label htmlFor="ask-toggle">Ask {p.tutorName}</label>
+            <span id="ask-toggle-hint" className="hint">
+              or start with “@{p.tutorName}”
+            </span>
+          </div>
+        )}
         <div className="row">
           <button type="submit" className="primary" disabled={!p.canSend || !text.trim()}>
             Send

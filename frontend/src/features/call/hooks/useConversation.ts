@@ -6,7 +6,8 @@ import { newClientId } from "@/shared/lib/ids";
 import { conversationReducer, emptyConversation, type ConversationState } from "../lib/conversation";
 
 export interface Conversation extends ConversationState {
-  send: (text: string, clientId?: string) => Promise<boolean>;
+  /** `toTutor`: the Ask toggle was on (two people in the room). */
+  send: (text: string, clientId?: string, toTutor?: boolean) => Promise<boolean>;
   markStopped: (replyId?: string) => void;
 }
 
@@ -45,8 +46,8 @@ export function useConversation(
   }, [socket, roomId]);
 
   const send = useCallback(
-    async (text: string, clientId: string = newClientId()): Promise<boolean> => {
-      dispatch({ type: "sending", client_id: clientId, text });
+    async (text: string, clientId: string = newClientId(), toTutor?: boolean): Promise<boolean> => {
+      dispatch({ type: "sending", client_id: clientId, text, to_tutor: toTutor });
       if (!socket?.connected) {
         dispatch({ type: "failed", client_id: clientId, error: "Not connected; retry when back online." });
         return false;
@@ -54,7 +55,12 @@ export function useConversation(
       try {
         const ack: Ack<{ message: Message }> = await socket
           .timeout(8000)
-          .emitWithAck("message", { room_id: roomId, text, client_id: clientId });
+          .emitWithAck("message", {
+            room_id: roomId,
+            text,
+            client_id: clientId,
+            ...(toTutor ? { to_tutor: true } : {}),
+          });
         if (ack.ok) {
           dispatch({ type: "messages", messages: [ack.message] });
           return true;
@@ -74,7 +80,7 @@ export function useConversation(
   pendingRef.current = state.pending;
   useEffect(() => {
     if (!joined) return;
-    for (const p of pendingRef.current) if (p.status === "failed") void send(p.text, p.client_id);
+    for (const p of pendingRef.current) if (p.status === "failed") void send(p.text, p.client_id, p.to_tutor);
   }, [joined, send]);
 
   const markStopped = useCallback((replyId?: string) => dispatch({ type: "stopped", reply_id: replyId }), []);

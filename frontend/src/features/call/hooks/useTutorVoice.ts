@@ -1,4 +1,7 @@
-// The tutor's voice: ai-audio clips into a VoiceQueue that plays them in order.
+// The tutor's voice in text mode: ai-audio clips into a VoiceQueue that plays them in order.
+// While the tutor is live in the call (`live`), its voice comes on the WebRTC track instead and
+// the clips (still stored for history) are not played: live speech never plays from <audio>
+// clips, which the echo canceller would not know about.
 import { useCallback, useEffect, useRef, useState } from "react";
 import type { Socket } from "socket.io-client";
 import type { AiAudio, AiDone } from "@/shared/api/types";
@@ -12,7 +15,11 @@ export interface TutorVoice extends VoiceState {
 
 const SPEAKER_KEY = "holo.speaker";
 
-export function useTutorVoice(socket: Socket | null, makePlayer?: () => Player): TutorVoice {
+export function useTutorVoice(
+  socket: Socket | null,
+  live = false,
+  makePlayer?: () => Player,
+): TutorVoice {
   const queue = useRef<VoiceQueue | null>(null);
   const [state, setState] = useState<VoiceState>({
     enabled: localStorage.getItem(SPEAKER_KEY) !== "off",
@@ -30,7 +37,11 @@ export function useTutorVoice(socket: Socket | null, makePlayer?: () => Player):
   useEffect(() => () => queue.current?.dispose(), []);
 
   useEffect(() => {
-    if (!socket) return;
+    if (live) queue.current?.stop();
+  }, [live]);
+
+  useEffect(() => {
+    if (!socket || live) return;
     const onAudio = (clip: AiAudio) => queue.current?.push(clip);
     const onDone = (done: AiDone) => queue.current?.finish(done.reply_id);
     socket.on("ai-audio", onAudio);
@@ -39,7 +50,7 @@ export function useTutorVoice(socket: Socket | null, makePlayer?: () => Player):
       socket.off("ai-audio", onAudio);
       socket.off("ai-done", onDone);
     };
-  }, [socket]);
+  }, [socket, live]);
 
   const setEnabled = useCallback((enabled: boolean) => {
     localStorage.setItem(SPEAKER_KEY, enabled ? "on" : "off");

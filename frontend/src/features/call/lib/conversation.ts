@@ -6,6 +6,8 @@ import type { Message } from "@/shared/api/types";
 export interface PendingMessage {
   client_id: string;
   text: string;
+  /** Addressed to the tutor (a room with two people); kept for a retry. */
+  to_tutor?: boolean;
   status: "sending" | "failed";
   error?: string;
 }
@@ -25,7 +27,7 @@ export interface ConversationState {
 
 export type ConversationAction =
   | { type: "messages"; messages: Message[] }
-  | { type: "sending"; client_id: string; text: string }
+  | { type: "sending"; client_id: string; text: string; to_tutor?: boolean }
   | { type: "failed"; client_id: string; error: string }
   | { type: "delta"; reply_id: string; reply_to?: string; text: string }
   | { type: "done"; reply_id: string; message: Message | null }
@@ -69,7 +71,15 @@ export function conversationReducer(
       const others = state.pending.filter((p) => p.client_id !== action.client_id);
       return {
         ...state,
-        pending: [...others, { client_id: action.client_id, text: action.text, status: "sending" }],
+        pending: [
+          ...others,
+          {
+            client_id: action.client_id,
+            text: action.text,
+            status: "sending",
+            ...(action.to_tutor !== undefined ? { to_tutor: action.to_tutor } : {}),
+          },
+        ],
       };
     }
     case "failed":

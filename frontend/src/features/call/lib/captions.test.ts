@@ -1,0 +1,39 @@
+import { describe, expect, it } from "vitest";
+import type { TranscriptEvent } from "@/shared/api/types";
+import { addCaption, CAPTION_LINES, type Caption } from "./captions";
+
+const said = (utterance_id: string, text: string, final = false, ai = false): TranscriptEvent => ({
+  room_id: "r",
+  utterance_id,
+  speaker: ai ? { kind: "ai" } : { kind: "user", user_id: "me" },
+  text,
+  final,
+});
+
+const run = (events: TranscriptEvent[]) => events.reduce<Caption[]>(addCaption, []);
+
+describe("captions", () => {
+  it("grows one line per utterance as partial results arrive, then keeps the final text", () => {
+    const lines = run([
+      said("u1", "what is"),
+      said("u1", "what is the capital"),
+      said("u1", "what is the capital of france", true),
+      said("u1", "what is the", false), // a partial overtaken by the final one
+      said("a1", "Paris is the capital", false, true),
+    ]);
+    expect(lines.map((l) => [l.utterance_id, l.text, l.final])).toEqual([
+      ["u1", "what is the capital of france", true],
+      ["a1", "Paris is the capital", false],
+    ]);
+    expect(lines[1].speaker).toEqual({ kind: "ai" });
+  });
+
+  it("keeps only the last few lines and skips empty partials", () => {
+    const lines = run([
+      said("u0", ""),
+      ...Array.from({ length: CAPTION_LINES + 2 }, (_, i) => said(`u${i + 1}`, `line ${i + 1}`, true)),
+    ]);
+    expect(lines).toHaveLength(CAPTION_LINES);
+    expect(lines.at(-1)?.text).toBe(`line ${CAPTION_LINES + 2}`);
+  });
+});

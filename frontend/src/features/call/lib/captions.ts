@@ -1,0 +1,30 @@
+// Live captions of the voice conversation as a pure reducer: partial results of an utterance
+// replace each other (same utterance_id) until the final one; only the last few lines stay on
+// the stage (the chat keeps everything once it is stored).
+import type { Speaker, TranscriptEvent } from "@/shared/api/types";
+
+export interface Caption {
+  utterance_id: string;
+  speaker: Speaker;
+  text: string;
+  final: boolean;
+}
+
+export const CAPTION_LINES = 3;
+
+export function addCaption(captions: Caption[], event: TranscriptEvent): Caption[] {
+  const line: Caption = {
+    utterance_id: event.utterance_id,
+    speaker: event.speaker,
+    text: event.text,
+    final: event.final,
+  };
+  const at = captions.findIndex((c) => c.utterance_id === event.utterance_id);
+  if (at >= 0) {
+    // A late partial must not undo the final text.
+    if (captions[at].final && !event.final) return captions;
+    return captions.map((c, i) => (i === at ? line : c));
+  }
+  if (!event.text.trim()) return captions;
+  return [...captions, line].slice(-CAPTION_LINES);
+}
