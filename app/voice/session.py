@@ -51,7 +51,7 @@ def parse_candidate(payload: dict[str, Any]) -> RTCIceCandidate | None:
         return None
     try:
         candidate = candidate_from_sdp(line.removeprefix("candidate:"))
-    except (ValueError, IndexError) as exc:
+    except Exception as exc:  # aiortc's parser raises whatever the split or int() raised
         raise BadCandidate("candidate: not an ICE candidate line") from exc
     candidate.sdpMid = payload.get("sdpMid")
     candidate.sdpMLineIndex = payload.get("sdpMLineIndex")

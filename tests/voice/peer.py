@@ -144,6 +144,8 @@ class TutorCall:
         raise TimeoutError("the tutor kept speaking")
 
     async def close(self) -> None:
+        if self.socket.sio.connected:
+            await self.socket.call("tutor-leave", {"room_id": self.room_id})
         if self._reader is not None:
             self._reader.cancel()
         await self.pc.close()

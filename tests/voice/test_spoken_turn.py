@@ -3,7 +3,6 @@ offline, answered by the offline tutor, spoken back on the tutor's track and sto
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from tests.servers import Replica
