@@ -22,6 +22,12 @@ class Environment(StrEnum):
     PRODUCTION = "production"
 
 
+class STTProvider(StrEnum):
+    OFFLINE = "offline"
+    OPENAI = "openai"
+    DEEPGRAM = "deepgram"
+
+
 class TTSProvider(StrEnum):
     ELEVENLABS = "elevenlabs"
     OFFLINE = "offline"
@@ -117,6 +123,26 @@ class Settings(BaseSettings):
     # Replies one replica runs at once; more jobs wait in the queue for any replica.
     tutor_max_replies: int = Field(default=32, ge=1)
 
+    # Talking with the tutor (app/voice, docs/tutor.md#voice).
+    # Tutor peer connections one replica holds at once; 0 turns voice off (text still works).
+    voice_max_sessions: int = Field(default=10, ge=0, le=1000)
+    # Silence that ends an utterance, and the shortest speech that counts as one.
+    voice_silence_seconds: float = Field(default=0.4, gt=0, le=0.5)
+    voice_min_speech_seconds: float = Field(default=0.25, ge=0, le=5)
+    # A tutor peer that received no audio packet this long is closed.
+    voice_idle_timeout_seconds: float = Field(default=60.0, gt=0)
+    # Speech to text: offline (pocketsphinx), openai (/v1/audio/transcriptions), deepgram (live).
+    stt_provider: STTProvider | None = None
+    stt_base_url: str = "https://api.openai.com/v1"
+    stt_api_key: SecretStr | None = None
+    stt_model: str = "whisper-1"
+    deepgram_api_key: SecretStr | None = None
+    deepgram_base_url: str = "wss://api.deepgram.com"
+    deepgram_model: str = "nova-3"
+    stt_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Monthly seconds of audio sent to a billed STT vendor; 0 = no limit.
+    stt_seconds_budget: int = Field(default=100_000, ge=0)
+
     stun_urls: CsvList = Field(default_factory=lambda: ["stun:stun.l.google.com:19302"])
     turn_urls: CsvList = Field(default_factory=list)
     turn_realm: str = "holotutor.local"
@@ -163,6 +189,14 @@ class Settings(BaseSettings):
         if self.tts_provider is not None:
             return self.tts_provider
         return TTSProvider.ELEVENLABS if self.elevenlabs_api_key else TTSProvider.OFFLINE
+
+    @property
+    def effective_stt_provider(self) -> STTProvider:
+        if self.stt_provider is not None:
+            return self.stt_provider
+        if self.deepgram_api_key:
+            return STTProvider.DEEPGRAM
+        return STTProvider.OPENAI if self.stt_api_key else STTProvider.OFFLINE
 
 
 class SettingsError(SystemExit):

@@ -45,6 +45,7 @@ from app.store.replicas import ReplicaRegistry
 from app.store.rooms import RoomStore
 from app.store.sessions import SessionStore
 from app.tutor.setup import local_media, open_tutor
+from app.voice.setup import open_voice
 
 log = logging.getLogger(__name__)
 
@@ -135,19 +136,23 @@ def create_app(settings: Settings | None = None) -> HoloApp:
             "redis" if settings.redis_url else "embedded",
         )
         try:
-            async with open_tutor(
-                settings,
-                redis=redis,
-                http=http,
-                emitter=sio,
-                metrics=metrics,
-                catalogue=catalogue,
-                rooms=services.rooms,
-                messages=services.messages,
-                consumer=replica_id,
-                local=media,
-            ) as tutor:
+            async with (
+                open_tutor(
+                    settings,
+                    redis=redis,
+                    http=http,
+                    emitter=sio,
+                    metrics=metrics,
+                    catalogue=catalogue,
+                    rooms=services.rooms,
+                    messages=services.messages,
+                    consumer=replica_id,
+                    local=media,
+                ) as tutor,
+                open_voice(services, tutor, media) as voice,
+            ):
                 services.tutor = tutor
+                services.voice = voice
                 yield {"services": services}
         finally:
             presence.cancel()

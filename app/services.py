@@ -22,6 +22,7 @@ from app.store.replicas import ReplicaRegistry
 from app.store.rooms import RoomStore
 from app.store.sessions import SessionStore
 from app.tutor.service import Tutor
+from app.voice.hub import VoiceHub
 
 
 @dataclass
@@ -48,3 +49,4 @@ class Services:
     lifecycle: Lifecycle = field(default_factory=Lifecycle)
     # Set by the lifespan once providers and storage are open.
     tutor: Tutor | None = None
+    voice: VoiceHub | None = None

@@ -11,6 +11,7 @@ from starlette.routing import Route
 
 from app.api.http import EndpointDoc, documented, identity, respond, services
 from app.security.turn import mint_turn_credentials
+from app.services import Services
 from app.store import keys
 
 
@@ -36,6 +37,17 @@ class IceServers(BaseModel):
 async def ice_servers(request: Request) -> Response:
     who = await identity(request)
     s = services(request)
+    servers, relay = await ice_servers_for(s, who.user_id)
+    response = respond(
+        IceServers(ice_servers=servers, ttl=s.settings.turn_credential_ttl, relay_available=relay)
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+async def ice_servers_for(s: Services, user_id: str) -> tuple[list[IceServer], bool]:
+    """The STUN/TURN list for a user (the browser's, and the tutor peer's on their replica),
+    and whether it includes a relay."""
     cfg = s.settings
     servers = [IceServer(urls=cfg.stun_urls)] if cfg.stun_urls else []
     relay = False
@@ -45,16 +57,12 @@ async def ice_servers(request: Request) -> Response:
         secret = await s.redis.hget(keys.turn_current_secret(cfg.turn_realm), "secret")
         if secret:
             username, password = mint_turn_credentials(
-                secret, who.user_id, cfg.turn_credential_ttl, time.time()
+                secret, user_id, cfg.turn_credential_ttl, time.time()
             )
             servers.append(IceServer(urls=cfg.turn_urls, username=username, credential=password))
             s.metrics.turn_credentials_issued.inc()
             relay = True
-    response = respond(
-        IceServers(ice_servers=servers, ttl=cfg.turn_credential_ttl, relay_available=relay)
-    )
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return servers, relay
 
 
 routes = [Route("/api/ice-servers", ice_servers, methods=["GET"])]

@@ -39,3 +39,5 @@ def configure_logging(level: str, replica_id: str) -> None:
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
     logging.getLogger("engineio").setLevel(logging.WARNING)
     logging.getLogger("socketio").setLevel(logging.WARNING)
+    # aioice logs every ICE check at INFO: several lines per call set-up.
+    logging.getLogger("aioice").setLevel(logging.WARNING)

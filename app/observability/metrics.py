@@ -89,5 +89,29 @@ class Metrics:
             registry=r,
         )
 
+        self.voice_sessions = Gauge(
+            "holo_voice_sessions",
+            "Tutor voice peer connections on this replica (the HPA's voice load).",
+            registry=r,
+        )
+        self.voice_capacity = Gauge(
+            "holo_voice_capacity", "HOLO_VOICE_MAX_SESSIONS of this replica.", registry=r
+        )
+        self.voice_barge_ins = Counter(
+            "holo_voice_barge_ins_total", "Tutor speech cut by the learner speaking.", registry=r
+        )
+        self.stt_audio_seconds = Counter(
+            "holo_stt_audio_seconds_total",
+            "Seconds of learner speech sent to speech recognition.",
+            ["provider"],
+            registry=r,
+        )
+        self.stt_final_seconds = Histogram(
+            "holo_stt_final_seconds",
+            "End of an utterance to its final text.",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

@@ -23,6 +23,9 @@ from app.security.tokens import InvalidToken
 from app.services import Services
 from app.store.messages import ConversationClosed, ConversationFull, NotAMember
 from app.store.redis import UNAVAILABLE_ERRORS
+from app.voice.addressing import for_tutor
+from app.voice.hub import VoiceBusy, VoiceHub
+from app.voice.session import BadCandidate, BadOffer
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +82,10 @@ class RealtimeEvents:
         self._on("candidate", schemas.Candidate, self.candidate)
         self._on("message", schemas.ChatMessage, self.message)
         self._on("stop", schemas.Stop, self.stop)
+        self._on("tutor-offer", schemas.TutorOffer, self.tutor_offer)
+        self._on("tutor-candidate", schemas.TutorCandidate, self.tutor_candidate)
+        self._on("tutor-leave", schemas.TutorLeave, self.tutor_leave)
+        self._on("tutor-ask", schemas.TutorAsk, self.tutor_ask)
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -166,6 +173,8 @@ class RealtimeEvents:
         if client is None:
             return
         self.s.metrics.socket_connections.dec()
+        if self.s.voice is not None:
+            await self.s.voice.leave(sid)
         for room_id in list(client.rooms):
             try:
                 await self._remove(sid, room_id)
@@ -189,6 +198,8 @@ class RealtimeEvents:
         if result.outcome != "ok":
             raise EventError(*_JOIN_REFUSALS[result.outcome])
         for other_room in client.rooms - {p.room_id}:
+            if self.s.voice is not None:
+                await self.s.voice.leave(sid, other_room)
             await self._remove(sid, other_room)
             await self.sio.leave_room(sid, other_room)
         client.rooms = {p.room_id}
@@ -213,6 +224,8 @@ class RealtimeEvents:
     async def leave(self, sid: str, client: Client, p: schemas.Leave) -> Ack:
         if p.room_id in client.rooms:
             client.rooms.discard(p.room_id)
+            if self.s.voice is not None:
+                await self.s.voice.leave(sid, p.room_id)
             await self._remove(sid, p.room_id)
             await self.sio.leave_room(sid, p.room_id)
         return {}
@@ -263,15 +276,69 @@ class RealtimeEvents:
         # Stored first, then broadcast to the others; a retried client_id is broadcast again
         # (clients drop ids they have) in case the first broadcast was what failed.
         await self.sio.emit("message", out, room=p.room_id, skip_sid=sid)
-        if self.s.tutor is not None:
+        if self.s.tutor is not None and await self._for_tutor(p.room_id, p.text, p.to_tutor):
             # Stops the reply in flight (barge-in) and queues the answer to this one (once).
             await self.s.tutor.on_learner_message(p.room_id, stored, retried=not _new)
         return {"message": out}
+
+    async def _for_tutor(self, room_id: str, text: str, asked: bool) -> bool:
+        """Alone with the tutor, every message is for it; with two people, only what is
+        addressed to it (the Ask toggle, or its name first)."""
+        humans = len({peer.user_id for peer in await self.s.rooms.peers(room_id)})
+        if humans <= 1 or asked:
+            return True
+        room = await self.s.rooms.get(room_id)
+        companion = self.s.catalogue.get(room.companion_id) if room else None
+        name = companion.name if companion else ""
+        return for_tutor(humans=humans, asked=asked, text=text, companion_name=name)
 
     async def stop(self, sid: str, client: Client, p: schemas.Stop) -> Ack:
         await self._require_member(p.room_id, sid, client)
         if self.s.tutor is not None:
             await self.s.tutor.stop(p.room_id, p.reply_id)
+        return {}
+
+    # -- the tutor in the call ---------------------------------------------------------------
+
+    def _voice(self) -> VoiceHub:
+        if self.s.voice is None:
+            raise EventError("voice_unavailable", "Talking with the tutor is not available.")
+        return self.s.voice
+
+    async def _require_room(self, room_id: str, sid: str, client: Client) -> None:
+        if room_id not in client.rooms or await self.s.rooms.member_user(room_id, sid) is None:
+            raise EventError("room_not_found", "Join this room before talking with its tutor.")
+
+    async def tutor_offer(self, sid: str, client: Client, p: schemas.TutorOffer) -> Ack:
+        voice = self._voice()
+        await self._require_room(p.room_id, sid, client)
+        try:
+            sdp = await voice.offer(sid, p.room_id, client.identity.user_id, p.sdp.sdp)
+        except VoiceBusy:
+            raise EventError(
+                "voice_busy", "The tutor cannot take more voice calls here; type instead."
+            ) from None
+        except BadOffer as exc:
+            raise EventError("invalid_payload", str(exc)) from None
+        return {"sdp": {"type": "answer", "sdp": sdp}}
+
+    async def tutor_candidate(self, sid: str, client: Client, p: schemas.TutorCandidate) -> Ack:
+        voice = self._voice()
+        await self._require_room(p.room_id, sid, client)
+        try:
+            await voice.candidate(sid, p.candidate.model_dump(exclude_none=True))
+        except BadCandidate as exc:
+            raise EventError("invalid_payload", str(exc)) from None
+        return {}
+
+    async def tutor_leave(self, sid: str, client: Client, p: schemas.TutorLeave) -> Ack:
+        if self.s.voice is not None:
+            await self.s.voice.leave(sid, p.room_id)
+        return {}
+
+    async def tutor_ask(self, sid: str, client: Client, p: schemas.TutorAsk) -> Ack:
+        await self._require_room(p.room_id, sid, client)
+        self._voice().ask(sid, p.room_id, p.active)
         return {}
 
     # -- shutdown ---------------------------------------------------------------------------

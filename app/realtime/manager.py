@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from engineio import packet as eio_packet
@@ -45,6 +45,9 @@ class RedisPubSubManager(AsyncPubSubManager):  # type: ignore[misc]
         self._redis: Redis | None = None
         self._pubsub_redis: Redis | None = None
         self.subscribed = asyncio.Event()
+        # Told of every room event from another replica that this replica receives (the voice
+        # sessions play the clips of replies that another replica runs).
+        self.observers: list[Callable[[str, Any, str | None], None]] = []
 
     def bind(self, redis: Redis, pubsub_redis: Redis) -> None:
         """Called from the lifespan, which owns both clients (and closes them)."""
@@ -58,6 +61,9 @@ class RedisPubSubManager(AsyncPubSubManager):  # type: ignore[misc]
         namespace = message.get("namespace") or "/"
         if namespace not in self.rooms:
             return
+        for observer in self.observers:
+            data = message["data"]
+            observer(message["event"], data[0] if data else None, message.get("room"))
         skip = message.get("skip_sid")
         skip_sids = skip if isinstance(skip, list) else [skip]
         encoded = self.server.packet_class(

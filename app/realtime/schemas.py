@@ -72,8 +72,34 @@ class ChatMessage(Payload):
     client_id: Annotated[
         str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
     ]
+    # The Ask toggle: in a room with two people, this message is for the tutor.
+    to_tutor: bool = False
 
 
 class Stop(Payload):
     room_id: RoomId
     reply_id: str | None = Field(default=None, max_length=64)
+
+
+class Offer(Payload):
+    type: Literal["offer"]
+    sdp: Annotated[str, StringConstraints(min_length=1), _max_bytes(MAX_SDP_BYTES)]
+
+
+class TutorOffer(Payload):
+    room_id: RoomId
+    sdp: Offer
+
+
+class TutorCandidate(Payload):
+    room_id: RoomId
+    candidate: IceCandidate
+
+
+class TutorLeave(Payload):
+    room_id: RoomId
+
+
+class TutorAsk(Payload):
+    room_id: RoomId
+    active: bool

@@ -36,6 +36,14 @@ redis.call('EXPIRE', KEYS[3], tonumber(ARGV[3]))
 return {1, seq}
 """
 
+# Rewrites a stored message in place, only if the message at its position is still the same one.
+_REPLACE = """
+local raw = redis.call('LINDEX', KEYS[1], tonumber(ARGV[1]) - 1)
+if not raw or cjson.decode(raw)['id'] ~= ARGV[2] then return 0 end
+redis.call('LSET', KEYS[1], tonumber(ARGV[1]) - 1, ARGV[3])
+return 1
+"""
+
 
 class ConversationClosed(Exception):
     """The room has ended (or expired): nothing more can be said in it."""
@@ -62,6 +70,7 @@ class MessageStore:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
         self._append = redis.register_script(_APPEND)
+        self._replace = redis.register_script(_REPLACE)
 
     async def append(
         self,
@@ -118,6 +127,15 @@ class MessageStore:
         if code == 0:
             return _with_seq(raw[2], int(raw[1])), False
         return message.model_copy(update={"seq": int(raw[1])}), True
+
+    async def replace(self, room_id: str, message: Message) -> bool:
+        """Rewrite a stored message (a reply cut to what the listener heard); False if it is
+        not where its ``seq`` says."""
+        stored = message.model_dump_json(exclude_none=True)
+        done = await self._replace(
+            keys=[keys.room_messages(room_id)], args=[message.seq, message.id, stored]
+        )
+        return bool(done)
 
     async def has_client_id(self, room_id: str, user_id: str | None, client_id: str) -> bool:
         """Whether a message with this sender's ``client_id`` is stored (the tutor's reply to a

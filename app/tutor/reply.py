@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from app.catalogue import Companion
 from app.config import Settings
@@ -102,6 +103,16 @@ class ReplyDeps:
     llm: LLM
     tts: TTS
     storage: Storage
+    # The replica's voice sessions: they play a reply's clips as they are synthesized.
+    voice: VoiceOut | None = None
+
+
+class VoiceOut(Protocol):
+    def wants(self, room_id: str) -> bool: ...
+
+    def clip(
+        self, room_id: str, reply_id: str, seq: int, text: str, audio: bytes | None, url: str = ""
+    ) -> None: ...
 
 
 @dataclass
@@ -136,6 +147,9 @@ class Reply:
         self._room = RoomEvents(deps.emitter, room_id)
         self._out = _Outcome(offline=deps.llm.offline)
         self._first_audio = True
+        # Barge-in by voice: the text and number of clips the listener heard; the stored reply
+        # keeps that much rather than all that was sent.
+        self.heard: tuple[str, int | None] | None = None
 
     async def run(self, conversation: Sequence[Message]) -> Message | None:
         """Reply to the last message of ``conversation``; returns the stored reply, if any (None
@@ -180,6 +194,7 @@ class Reply:
             record=self._record_speech,
             switched_off=self._voice_off,
             concurrency=d.config.tts_concurrency,
+            on_audio=self._voice_clip if d.voice and d.voice.wants(self.room_id) else None,
             storage_timeout=d.config.storage_timeout,
         )
         prompt = build_prompt(self.companion, conversation, budget_tokens=d.config.context_tokens)
@@ -257,6 +272,10 @@ class Reply:
             self.deps.metrics.reply_first_audio.observe(max(0.0, time.time() - self.received_at))
         await self._room.audio(AiAudio(reply_id=self.reply_id, seq=seq, url=url, text=sentence))
 
+    def _voice_clip(self, seq: int, sentence: str, audio: bytes) -> None:
+        if self.deps.voice is not None:
+            self.deps.voice.clip(self.room_id, self.reply_id, seq, sentence, audio)
+
     async def _record_llm(self, report: UsageReport) -> None:
         # The reply is complete when its usage arrives: a store hiccup must not lose it.
         try:
@@ -301,6 +320,8 @@ class Reply:
                 )
             )
         text = "".join(out.sent)
+        if interrupted and self.heard is not None:
+            text = self.heard[0]
         error = out.error
         if error is not None:
             await self._room.error(
@@ -323,7 +344,10 @@ class Reply:
         speaker = out.speaker
         if speaker is not None and speaker.off_reason is not None:
             metadata["voice_off"] = speaker.off_reason
-        return await self._store(text, metadata, speaker.urls if speaker else [])
+        urls = speaker.urls if speaker else []
+        if interrupted and self.heard is not None and self.heard[1] is not None:
+            urls = urls[: self.heard[1]]
+        return await self._store(text, metadata, urls)
 
     async def _store(
         self,

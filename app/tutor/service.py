@@ -44,6 +44,10 @@ class Control(BaseModel):
     room_id: str
     reply_id: str | None = None
     keep: str | None = None
+    # Barge-in by voice: what the listener heard of the reply (its text, clips started), which
+    # is what the stored reply keeps.
+    played: str | None = None
+    played_clips: int | None = None
 
 
 @dataclass
@@ -76,6 +80,8 @@ class Tutor:
         self._freed = asyncio.Event()
         self._queued = asyncio.Event()
         self._intake: list[asyncio.Task[None]] = []
+        # Told of every control applied here (the voice sessions stop playing the reply).
+        self.on_control: list[Callable[[Control], None]] = []
 
     # -- called by the realtime layer -------------------------------------------------------
 
@@ -96,8 +102,17 @@ class Tutor:
         later = await self.deps.messages.list(room_id, after=message.seq, limit=50)
         return not any(m.sender.kind == "user" for m in later)
 
-    async def stop(self, room_id: str, reply_id: str | None = None) -> None:
-        control = Control(room_id=room_id, reply_id=reply_id)
+    async def stop(
+        self,
+        room_id: str,
+        reply_id: str | None = None,
+        *,
+        played: str | None = None,
+        played_clips: int | None = None,
+    ) -> None:
+        control = Control(
+            room_id=room_id, reply_id=reply_id, played=played, played_clips=played_clips
+        )
         self._apply(control)
         entry: dict[Any, Any] = {"control": control.model_dump_json()}
         async with self._redis.pipeline(transaction=True) as pipe:
@@ -109,6 +124,8 @@ class Tutor:
             await pipe.execute()
 
     def _apply(self, control: Control) -> None:
+        for listener in self.on_control:
+            listener(control)
         for running in self._running.values():
             if running.job.room_id != control.room_id or control.keep == running.job.message_id:
                 continue
@@ -117,6 +134,8 @@ class Tutor:
                 # Not started yet: it will not start. (A reply id names a reply that started.)
                 running.stopped = running.stopped or control.reply_id is None
             elif control.reply_id in (None, reply.reply_id):
+                if control.played is not None:
+                    reply.heard = (control.played, control.played_clips)
                 reply.stop_requested.set()
 
     # -- the worker -------------------------------------------------------------------------

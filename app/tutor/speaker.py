@@ -30,6 +30,7 @@ OffReason = Literal["voice_budget", "voice_unavailable", "storage_unavailable"]
 Announce = Callable[[int, str, str], Awaitable[None]]  # seq, url, sentence
 RecordSpeech = Callable[[str, int, int], Awaitable[None]]  # provider, characters, billed
 SwitchedOff = Callable[[OffReason, Exception | None], Awaitable[None]]
+OnAudio = Callable[[int, str, bytes], None]  # seq, sentence, audio (before it is stored)
 
 
 class Speaker:
@@ -46,6 +47,7 @@ class Speaker:
         switched_off: SwitchedOff,
         concurrency: int = 3,
         storage_timeout: float = 10.0,
+        on_audio: OnAudio | None = None,
     ) -> None:
         self._tts = tts
         self._storage = storage
@@ -57,6 +59,7 @@ class Speaker:
         self._switched_off = switched_off
         self._slots = asyncio.Semaphore(concurrency)
         self._storage_timeout = storage_timeout
+        self._on_audio = on_audio
         self._tasks: list[asyncio.Task[None]] = []
         # The sequence number of the first sentence that got no voice; None while voice is on.
         self.off_at: int | None = None if tts.enabled else 0
@@ -110,6 +113,8 @@ class Speaker:
         async with self._tts.synthesize(sentence, self._voice) as speech:
             audio = await speech.read()
         await self._record(speech.provider, speech.characters, speech.characters_billed)
+        if self._on_audio is not None:
+            self._on_audio(seq, sentence, audio)
         key = f"{self._key_prefix}/{seq}{extension_for(speech.content_type)}"
         async with asyncio.timeout(self._storage_timeout):
             return await self._storage.put(key, audio, speech.content_type)

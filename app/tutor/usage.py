@@ -20,6 +20,7 @@ from app.store.redis import Redis
 
 LLM_TOTAL = "llm_tokens"
 TTS_TOTAL = "tts_billed"
+STT_TOTAL = "stt_billed_seconds"
 
 
 def periods(now: float) -> tuple[str, str]:
@@ -66,6 +67,14 @@ class UsageStore:
             }
         )
         self._metrics.tts_characters.labels(provider).inc(characters)
+
+    async def record_stt(self, provider: str, seconds: float, *, billed: bool) -> None:
+        """Seconds of audio recognized (whole milliseconds in Redis)."""
+        millis = round(seconds * 1000)
+        fields = {f"stt:{provider}:milliseconds": millis}
+        if billed:
+            fields[STT_TOTAL] = millis
+        await self._add(fields)
 
     async def _add(self, fields: dict[str, int]) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:

@@ -1,0 +1,85 @@
+"""Building the replica's voice hub in the app's lifespan (after the tutor it feeds)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from aiortc import RTCIceServer
+
+from app.api.ice import ice_servers_for
+from app.providers.storage.local import LocalStorage
+from app.providers.stt import STTTimeouts
+from app.providers.stt.factory import build_stt
+from app.providers.stt.pocketsphinx import PocketsphinxSTT
+from app.realtime.manager import RedisPubSubManager
+from app.services import Services
+from app.tutor.service import Tutor
+from app.tutor.usage import UsageStore
+from app.voice.hub import VoiceHub
+from app.voice.session import VadSettings
+
+
+@contextlib.asynccontextmanager
+async def open_voice(
+    services: Services, tutor: Tutor, local: LocalStorage | None
+) -> AsyncIterator[VoiceHub]:
+    settings = services.settings
+
+    def secret(value: object) -> str | None:
+        return value.get_secret_value() if value is not None else None  # type: ignore[attr-defined]
+
+    stt = build_stt(
+        settings.effective_stt_provider.value,
+        services.http,
+        api_key=secret(settings.stt_api_key),
+        base_url=settings.stt_base_url,
+        model=settings.stt_model,
+        deepgram_api_key=secret(settings.deepgram_api_key),
+        deepgram_base_url=settings.deepgram_base_url,
+        deepgram_model=settings.deepgram_model,
+        timeouts=STTTimeouts(
+            connect=settings.provider_connect_timeout_seconds,
+            result=settings.stt_timeout_seconds,
+        ),
+    )
+    if isinstance(stt, PocketsphinxSTT) and settings.voice_max_sessions > 0:
+        await stt.warm_up()
+
+    async def ice(user_id: str) -> list[RTCIceServer]:
+        # The browser's own list: STUN, and TURN (with credentials) when the operator runs it.
+        # An empty list is passed as such: aiortc would otherwise try a public STUN server.
+        servers, _ = await ice_servers_for(services, user_id)
+        return [
+            RTCIceServer(urls=s.urls, username=s.username, credential=s.credential) for s in servers
+        ]
+
+    hub = VoiceHub(
+        sio=services.sio,
+        rooms=services.rooms,
+        messages=services.messages,
+        catalogue=services.catalogue,
+        tutor=tutor,
+        stt=stt,
+        usage=UsageStore(services.redis, services.metrics),
+        metrics=services.metrics,
+        http=services.http,
+        local_media=local,
+        ice=ice,
+        max_sessions=settings.voice_max_sessions,
+        vad=VadSettings(
+            silence_seconds=settings.voice_silence_seconds,
+            min_speech_seconds=settings.voice_min_speech_seconds,
+            idle_timeout=settings.voice_idle_timeout_seconds,
+        ),
+    )
+    services.metrics.voice_capacity.set(settings.voice_max_sessions)
+    tutor.deps.voice = hub
+    manager = services.sio.manager
+    if isinstance(manager, RedisPubSubManager):
+        manager.observers.append(hub.on_room_event)
+    try:
+        yield hub
+    finally:
+        tutor.deps.voice = None
+        await hub.close()
