@@ -182,7 +182,8 @@ http {{
             proxy_http_version 1.1;
             proxy_set_header Upgrade $http_upgrade;
             proxy_set_header Connection $connection_upgrade;
-            proxy_set_header Host $host;
+            # With the port, as ingress-nginx passes it: engine.io compares Origin with Host.
+            proxy_set_header Host $http_host;
             proxy_read_timeout 3600s;
             {cookie}
         }}

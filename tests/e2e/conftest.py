@@ -3,9 +3,10 @@ participant (camera and microphone granted)."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from typing import Any
 
 import pytest
@@ -57,7 +58,10 @@ def app_cluster(
 ) -> Iterator[tuple[Replica, Replica]]:
     """Two replicas on one real Redis, serving the built app, with the tutor wired to the
     stand-ins: what a learner's browser talks to."""
-    env = {**BASE_ENV, "HOLO_REDIS_URL": redis_server.url}
+    # Voice off (every tutor-offer is refused with voice_busy): these pages talk to the tutor
+    # in text mode and hear its stored clips; the fake microphone's beeps reach no tutor.
+    # Voice in the browser has its own replicas (test_voice.py).
+    env = {**BASE_ENV, "HOLO_REDIS_URL": redis_server.url, "HOLO_VOICE_MAX_SESSIONS": "0"}
     env.update(tutor_env(tutor_chat, tutor_voice, s3_endpoint))
     a = Replica(name="e2e-a", env=env).start()
     b = Replica(name="e2e-b", env=env).start()
@@ -99,9 +103,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
-@pytest.fixture
-async def new_page(browser: Browser, request: pytest.FixtureRequest) -> AsyncIterator[NewPage]:
-    """new_page(base_url) -> a page in its own context (its own storage: its own person).
+@contextlib.asynccontextmanager
+async def page_factory(
+    browser: Browser, request: pytest.FixtureRequest, init_scripts: Sequence[str] = (INIT_SCRIPT,)
+) -> AsyncIterator[NewPage]:
+    """make(base_url) -> a page in its own context (its own storage: its own person).
     When the test fails, each context's Playwright trace (open with `playwright show-trace`)
     and a screenshot of each page land in test-artifacts/e2e/failures/."""
     contexts: list[BrowserContext] = []
@@ -112,21 +118,33 @@ async def new_page(browser: Browser, request: pytest.FixtureRequest) -> AsyncIte
             permissions=["camera", "microphone"],
             viewport={"width": width, "height": height},
         )
-        await context.add_init_script(INIT_SCRIPT)
+        for script in init_scripts:
+            await context.add_init_script(script)
         await context.tracing.start(screenshots=True, snapshots=True)
         contexts.append(context)
         page = await context.new_page()
         page.set_default_timeout(15_000)
         return page
 
-    yield make
-    report = getattr(request.node, "report_call", None)
-    failed = report is not None and report.failed
-    where = ARTIFACTS / "failures" / request.node.name
-    for i, context in enumerate(contexts):
-        if failed:
-            where.mkdir(parents=True, exist_ok=True)
-            for j, page in enumerate(context.pages):
-                await page.screenshot(path=str(where / f"context{i}-page{j}.png"), full_page=True)
-            await context.tracing.stop(path=str(where / f"context{i}-trace.zip"))
-        await context.close()
+    try:
+        yield make
+    finally:
+        report = getattr(request.node, "report_call", None)
+        failed = report is not None and report.failed
+        where = ARTIFACTS / "failures" / request.node.name
+        for i, context in enumerate(contexts):
+            if failed:
+                where.mkdir(parents=True, exist_ok=True)
+                for j, page in enumerate(context.pages):
+                    await page.screenshot(
+                        path=str(where / f"context{i}-page{j}.png"), full_page=True
+                    )
+                await context.tracing.stop(path=str(where / f"context{i}-trace.zip"))
+            await context.close()
+
+
+@pytest.fixture
+async def new_page(browser: Browser, request: pytest.FixtureRequest) -> AsyncIterator[NewPage]:
+    """new_page(base_url) -> a page of the session's Chromium (see page_factory)."""
+    async with page_factory(browser, request) as make:
+        yield make

@@ -131,8 +131,10 @@ async def test_the_other_participant_hears_the_tutor_too(
     await page.goto(f"/rooms/{room['room_id']}?invite={room['invite_token']}")
     await sign_in(page, "Bea")
     await expect(page.get_by_test_id("participants")).to_contain_text("Ann")
+    # Two people in the room: the tutor answers what is addressed to it (the Ask toggle).
     await learner.call(
-        "message", {"room_id": room["room_id"], "text": "What is pi?", "client_id": "q1"}
+        "message",
+        {"room_id": room["room_id"], "text": "What is pi?", "client_id": "q1", "to_tutor": True},
     )
     messages = page.get_by_test_id("messages")
     await expect(messages.get_by_text("What is pi?", exact=True)).to_have_count(1)

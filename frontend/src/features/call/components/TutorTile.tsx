@@ -9,7 +9,7 @@ import type { TutorCall } from "../hooks/useTutorCall";
 interface Props {
   companion: Companion | null;
   tutorName: string;
-  call: Pick<TutorCall, "mode" | "state" | "captions" | "stream">;
+  call: Pick<TutorCall, "mode" | "state" | "connection" | "captions" | "stream">;
   /** Another person is in the call: the tutor listens only when addressed. */
   addressed: boolean;
   muted: boolean;
@@ -96,6 +96,7 @@ export function TutorTile(p: Props) {
       data-testid="tutor-tile"
       data-mode={p.call.mode}
       data-state={p.call.state}
+      data-connection={p.call.connection}
       style={p.companion ? { borderColor: p.companion.color } : undefined}
     >
       <div className="tutor-face" ref={face} data-speaking={p.call.state === "speaking" ? "yes" : "no"}>

@@ -21,6 +21,8 @@ export interface TutorCall {
   /** Why we are in text mode (shown as a notice). */
   reason: TextModeReason | null;
   state: TutorState;
+  /** The tutor peer's connection (ICE and DTLS), "new" before it starts. */
+  connection: RTCPeerConnectionState;
   captions: Caption[];
   /** The tutor's voice (a received WebRTC audio track). */
   stream: MediaStream | null;
@@ -62,6 +64,7 @@ export function useTutorCall(opts: UseTutorCallOptions): TutorCall {
   const [mode, setMode] = useState<TutorMode>("off");
   const [reason, setReason] = useState<TextModeReason | null>(null);
   const [state, setState] = useState<TutorState>("listening");
+  const [connection, setConnection] = useState<RTCPeerConnectionState>("new");
   const [captions, setCaptions] = useState<Caption[]>([]);
   const [stream, setStream] = useState<MediaStream | null>(null);
   // Bumped to negotiate again after the connection failed.
@@ -103,6 +106,7 @@ export function useTutorCall(opts: UseTutorCallOptions): TutorCall {
       onStream: (s) => !done && setStream(s),
       onStateChange: (s) => {
         if (done) return;
+        setConnection(s);
         if (s === "connected") retries.current = 0;
         if (s === "failed") {
           retries.current += 1;
@@ -119,6 +123,7 @@ export function useTutorCall(opts: UseTutorCallOptions): TutorCall {
     });
     setMode("connecting");
     setState("listening");
+    setConnection("new");
     peer.start(track, localStream).then(
       () => {
         if (done) return;
@@ -127,6 +132,7 @@ export function useTutorCall(opts: UseTutorCallOptions): TutorCall {
       },
       (error: unknown) => {
         if (done) return;
+        peer.close(false);
         // A socket that dropped meanwhile is not a reason for text mode: the rejoin retries.
         if (!socket.connected) return;
         if (!(error instanceof TutorPeerError)) console.warn("tutor voice:", error);
@@ -178,5 +184,5 @@ export function useTutorCall(opts: UseTutorCallOptions): TutorCall {
     [socket, roomId],
   );
 
-  return { mode, reason, state, captions, stream, ask };
+  return { mode, reason, state, connection, captions, stream, ask };
 }
