@@ -26,14 +26,14 @@ TIME_BASE = fractions.Fraction(1, RATE)
 VOICE_RMS = 200.0
 
 
-def speech(text: str, workdir: Path) -> bytes:
-    """``text`` spoken by espeak-ng in the voice pocketsphinx recognizes, as 48 kHz mono s16."""
+def speech(text: str, workdir: Path, rate: int = RATE) -> bytes:
+    """``text`` spoken by espeak-ng in the voice pocketsphinx recognizes, as mono s16 PCM."""
     wav = workdir / f"say-{abs(hash(text))}.wav"
     subprocess.run(
         ["espeak-ng", "-v", "en-us+klatt2", "-s", "150", "-w", str(wav), text], check=True
     )
     raw = subprocess.run(
-        ["sox", str(wav), "-r", str(RATE), "-c", "1", "-b", "16", "-e", "signed", "-t", "raw", "-"],
+        ["sox", str(wav), "-r", str(rate), "-c", "1", "-b", "16", "-e", "signed", "-t", "raw", "-"],
         check=True,
         capture_output=True,
     ).stdout
