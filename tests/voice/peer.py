@@ -55,6 +55,10 @@ class Microphone(MediaStreamTrack):
         self._pts = 0
         self.spoken_until: float | None = None  # wall clock when the queued speech ends
 
+    @property
+    def pending(self) -> int:
+        return len(self._queue)
+
     def say(self, pcm: bytes) -> float:
         """Queue speech; returns when (wall clock) its last sample will have been sent."""
         for i in range(0, len(pcm), FRAME * 2):
@@ -122,6 +126,13 @@ class TutorCall:
         ack = await self.offer()
         assert ack["ok"], ack
         await self.pc.setRemoteDescription(RTCSessionDescription(**ack["sdp"]))
+
+    async def mic_done(self) -> None:
+        """Wait until everything queued on the microphone was sent, plus the end-of-utterance
+        silence and the recognizer's time (the server has then handled the utterance)."""
+        while self.mic.pending:
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0)
 
     async def voice_after(self, since: float, timeout: float = 20) -> float:
         """The first time voice was received after ``since`` (wall clock)."""
