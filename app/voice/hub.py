@@ -42,6 +42,7 @@ from app.voice.vad import SileroModel, SpeechModel, VadEvent
 
 log = logging.getLogger(__name__)
 
+VOICE_IDLE = "The tutor stopped listening: no audio reached it for a while."
 SPEECH_FAILED = "Your speech could not be transcribed just now; say it again, or type it."
 
 
@@ -188,6 +189,12 @@ class VoiceHub:
             utterance.queue.put_nowait(None)
         if not any(s.room_id == session.room_id for s in self.sessions.values()):
             self._playback.pop(session.room_id, None)
+        if session.idle:
+            self._spawn(
+                self._sio.emit(
+                    "notice", {"code": "voice_idle", "message": VOICE_IDLE}, to=session.sid
+                )
+            )
 
     def _spawn(self, coroutine: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(coroutine)

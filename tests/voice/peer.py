@@ -54,6 +54,7 @@ class Microphone(MediaStreamTrack):
         self._start: float | None = None
         self._pts = 0
         self.spoken_until: float | None = None  # wall clock when the queued speech ends
+        self.unplugged = asyncio.Event()  # set: no more frames, so no more RTP
 
     @property
     def pending(self) -> int:
@@ -68,6 +69,8 @@ class Microphone(MediaStreamTrack):
         return self.spoken_until
 
     async def recv(self) -> AudioFrame:
+        if self.unplugged.is_set():
+            await asyncio.Event().wait()
         if self._start is None:
             self._start = time.monotonic()
         else:
