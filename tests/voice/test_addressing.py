@@ -3,14 +3,15 @@ addressed to it (push-to-talk or the Ask toggle, or its name first)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from app.voice.addressing import for_tutor, names_companion
-from tests.servers import Replica
-from tests.voice.conftest import Join, Member
+from tests.servers import RedisServer, Replica
+from tests.voice.conftest import VOICE_ENV, Join, Member
 from tests.voice.peer import TutorCall, speech
 
 
@@ -114,3 +115,42 @@ async def _final_transcript(member: Member) -> dict[str, Any]:
         event = await member.socket.next("transcript", timeout=20)
         if event["final"]:
             return dict(event)
+
+
+@pytest.fixture(scope="module")
+def voice_pair(
+    redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[list[Replica]]:
+    """Two replicas on one Redis; one media directory, as one bucket would be."""
+    media = str(tmp_path_factory.mktemp("pair-media"))
+    env = {**VOICE_ENV, "HOLO_REDIS_URL": redis_server.url, "HOLO_MEDIA_DIR": media}
+    replicas = [Replica(name=f"voice-pair-{i}", env=env).start() for i in range(2)]
+    yield replicas
+    for replica in replicas:
+        replica.stop()
+
+
+async def test_two_people_on_two_replicas_both_hear_the_reply(
+    voice_pair: list[Replica], join: Join, audio_dir: Path
+) -> None:
+    a = await join(voice_pair[0], name="Ann")
+    b = await join(voice_pair[1], room=a.room, name="Bob")
+    calls = [TutorCall(a.socket, a.room_id), TutorCall(b.socket, b.room_id)]
+    try:
+        for call in calls:
+            await call.start()
+        assert (await b.socket.call("tutor-ask", {"room_id": b.room_id, "active": True}))["ok"]
+        said = calls[1].mic.say(speech("what is the capital of france", audio_dir))
+        stored = await a.socket.next("message", timeout=20)
+        assert stored["metadata"]["spoken"] is True
+        heard = [await call.voice_after(said, timeout=20) for call in calls]
+        assert all(t > said for t in heard)
+        # One message, one reply, whichever replica ran it.
+        done = await a.socket.next("ai-done", timeout=20)
+        history = await a.api.request("GET", f"/api/rooms/{a.room_id}/messages")
+        messages = history.json()["messages"]
+        assert [m["id"] for m in messages if m["sender"]["kind"] == "user"] == [stored["id"]]
+        assert [m["id"] for m in messages if m["sender"]["kind"] == "ai"] == [done["message"]["id"]]
+    finally:
+        for call in calls:
+            await call.close()
