@@ -14,8 +14,8 @@ import unicodedata
 
 _WORD = re.compile(r"[a-z0-9']+")
 _GREETINGS = {"hey", "hi", "hello", "ok", "okay", "so", "um", "uh", "oh"}
-SIMILARITY = 0.75
-FIRST_WORDS = 3
+# One letter wrong in a three-letter name ("Ava" for "Ada") is still the name.
+SIMILARITY = 0.66
 
 
 def _fold(text: str) -> str:
@@ -24,21 +24,20 @@ def _fold(text: str) -> str:
 
 
 def names_companion(text: str, name: str) -> bool:
-    """Whether ``text`` starts by addressing ``name`` ("@Name", or the name within the first
-    few words, after a greeting)."""
+    """Whether ``text`` starts by addressing ``name``: "@Name", or the name as the first word
+    (after a greeting or a filler: "hey Ada", "ok so Ada")."""
     folded, target = _fold(text).strip(), _fold(name).strip()
     if not target:
         return False
     if folded.startswith("@"):
         return folded[1:].startswith(target)
-    words = [w for w in _WORD.findall(folded) if w not in _GREETINGS][:FIRST_WORDS]
+    words = _WORD.findall(folded)
+    while words and words[0] in _GREETINGS:
+        words.pop(0)
     target_words = _WORD.findall(target)
-    span = len(target_words)
-    for i in range(len(words) - span + 1):
-        candidate = " ".join(words[i : i + span])
-        if difflib.SequenceMatcher(None, candidate, " ".join(target_words)).ratio() >= SIMILARITY:
-            return True
-    return False
+    candidate = " ".join(words[: len(target_words)])
+    similarity = difflib.SequenceMatcher(None, candidate, " ".join(target_words)).ratio()
+    return bool(candidate) and similarity >= SIMILARITY
 
 
 def for_tutor(*, humans: int, asked: bool, text: str, companion_name: str) -> bool:

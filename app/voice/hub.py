@@ -42,6 +42,7 @@ from app.voice.vad import SileroModel, SpeechModel, VadEvent
 
 log = logging.getLogger(__name__)
 
+VOICE_IDLE = "The tutor stopped listening: no audio reached it for a while."
 SPEECH_FAILED = "Your speech could not be transcribed just now; say it again, or type it."
 
 
@@ -57,6 +58,8 @@ class _Utterance:
     id: str
     session: VoiceSession
     recognition: Recognition
+    # Push-to-talk was held when the utterance started: it is for the tutor.
+    asked: bool
     queue: asyncio.Queue[bytes | None] = field(default_factory=asyncio.Queue)
     started: float = field(default_factory=time.monotonic)
     ended: float | None = None
@@ -186,6 +189,12 @@ class VoiceHub:
             utterance.queue.put_nowait(None)
         if not any(s.room_id == session.room_id for s in self.sessions.values()):
             self._playback.pop(session.room_id, None)
+        if session.idle:
+            self._spawn(
+                self._sio.emit(
+                    "notice", {"code": "voice_idle", "message": VOICE_IDLE}, to=session.sid
+                )
+            )
 
     def _spawn(self, coroutine: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(coroutine)
@@ -200,7 +209,10 @@ class VoiceHub:
             started = _Utterance(
                 id=utterance_id,
                 session=session,
-                recognition=self.stt.start(self._partial_sender(session, utterance_id)),
+                recognition=self.stt.start(
+                    self._partial_sender(session, utterance_id, session.asking)
+                ),
+                asked=session.asking,
             )
             self._utterances[session.sid] = started
             started.queue.put_nowait(event.pcm)
@@ -218,11 +230,10 @@ class VoiceHub:
             self._utterances.pop(session.sid, None)
 
     def _partial_sender(
-        self, session: VoiceSession, utterance_id: str
+        self, session: VoiceSession, utterance_id: str, asked: bool
     ) -> Callable[[str], Awaitable[None]]:
         async def partial(text: str) -> None:
-            humans = await self._humans(session.room_id)
-            if humans <= 1 or session.asking:
+            if asked or await self._humans(session.room_id) <= 1:
                 await self._transcript(session, utterance_id, text, final=False)
 
         return partial
@@ -255,7 +266,7 @@ class VoiceHub:
         if utterance.ended is not None:
             self._metrics.stt_final_seconds.observe(time.monotonic() - utterance.ended)
         if text:
-            await self._heard(session, utterance.id, text)
+            await self._heard(session, utterance.id, text, asked=utterance.asked)
 
     async def _record_seconds(self, seconds: float) -> None:
         if seconds <= 0:
@@ -274,15 +285,15 @@ class VoiceHub:
     async def _humans(self, room_id: str) -> int:
         return len({peer.user_id for peer in await self._rooms.peers(room_id)})
 
-    async def _heard(self, session: VoiceSession, utterance_id: str, text: str) -> None:
+    async def _heard(
+        self, session: VoiceSession, utterance_id: str, text: str, *, asked: bool
+    ) -> None:
         room = await self._rooms.get(session.room_id)
         companion = self._catalogue.get(room.companion_id) if room else None
         if room is None or companion is None:
             return
         humans = await self._humans(session.room_id)
-        if not for_tutor(
-            humans=humans, asked=session.asking, text=text, companion_name=companion.name
-        ):
+        if not for_tutor(humans=humans, asked=asked, text=text, companion_name=companion.name):
             return  # the two humans talking to each other
         await self._transcript(session, utterance_id, text, final=True)
         peer = next(

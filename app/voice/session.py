@@ -92,6 +92,7 @@ class VoiceSession:
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
         self.utterance_id: str | None = None
+        self.idle = False  # closed because no audio arrived for idle_timeout
 
         @self.pc.on("track")
         def on_track(track: Any) -> None:
@@ -142,6 +143,7 @@ class VoiceSession:
                     frame = await asyncio.wait_for(track.recv(), self._idle_timeout)
                 except TimeoutError:
                     log.info("voice session %s: no audio for %gs", self.sid, self._idle_timeout)
+                    self.idle = True
                     break
                 for event in self._segmenter.feed(downsampler.convert(frame)):
                     if event.kind == "onset":

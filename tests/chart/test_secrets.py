@@ -19,7 +19,13 @@ from tests.chart.rendering import (
 
 DEFAULT = CHART / "ci" / "default-values.yaml"
 FAKE = "FAKE-SECRET-7f3c9a1e"
-SECRET_ENV = {"HOLO_AUTH_SECRET", "HOLO_LLM_API_KEY", "HOLO_ELEVENLABS_API_KEY"}
+SECRET_ENV = {
+    "HOLO_AUTH_SECRET",
+    "HOLO_LLM_API_KEY",
+    "HOLO_ELEVENLABS_API_KEY",
+    "HOLO_STT_API_KEY",
+    "HOLO_DEEPGRAM_API_KEY",
+}
 
 
 def env_of(rendered: Rendered, component: str) -> dict[str, dict[str, object]]:

@@ -19,7 +19,13 @@ GENERATOR = ROOT / "scripts" / "gen-values-schema"
 DEFAULT = CHART / "ci" / "default-values.yaml"
 # Settings the chart sets itself instead of through `config`.
 SET_BY_CHART = {"host", "port", "replica_id", "redis_url"}
-FROM_SECRETS = {"auth_secret", "llm_api_key", "elevenlabs_api_key"}
+FROM_SECRETS = {
+    "auth_secret",
+    "llm_api_key",
+    "elevenlabs_api_key",
+    "stt_api_key",
+    "deepgram_api_key",
+}
 # Defaults the chart chooses differently from the app's, and why.
 CHART_DEFAULTS_DIFFER = {
     "env": "secure by default: production",

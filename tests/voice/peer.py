@@ -26,14 +26,14 @@ TIME_BASE = fractions.Fraction(1, RATE)
 VOICE_RMS = 200.0
 
 
-def speech(text: str, workdir: Path) -> bytes:
-    """``text`` spoken by espeak-ng in the voice pocketsphinx recognizes, as 48 kHz mono s16."""
+def speech(text: str, workdir: Path, rate: int = RATE) -> bytes:
+    """``text`` spoken by espeak-ng in the voice pocketsphinx recognizes, as mono s16 PCM."""
     wav = workdir / f"say-{abs(hash(text))}.wav"
     subprocess.run(
         ["espeak-ng", "-v", "en-us+klatt2", "-s", "150", "-w", str(wav), text], check=True
     )
     raw = subprocess.run(
-        ["sox", str(wav), "-r", str(RATE), "-c", "1", "-b", "16", "-e", "signed", "-t", "raw", "-"],
+        ["sox", str(wav), "-r", str(rate), "-c", "1", "-b", "16", "-e", "signed", "-t", "raw", "-"],
         check=True,
         capture_output=True,
     ).stdout
@@ -54,6 +54,11 @@ class Microphone(MediaStreamTrack):
         self._start: float | None = None
         self._pts = 0
         self.spoken_until: float | None = None  # wall clock when the queued speech ends
+        self.unplugged = asyncio.Event()  # set: no more frames, so no more RTP
+
+    @property
+    def pending(self) -> int:
+        return len(self._queue)
 
     def say(self, pcm: bytes) -> float:
         """Queue speech; returns when (wall clock) its last sample will have been sent."""
@@ -64,6 +69,8 @@ class Microphone(MediaStreamTrack):
         return self.spoken_until
 
     async def recv(self) -> AudioFrame:
+        if self.unplugged.is_set():
+            await asyncio.Event().wait()
         if self._start is None:
             self._start = time.monotonic()
         else:
@@ -122,6 +129,13 @@ class TutorCall:
         ack = await self.offer()
         assert ack["ok"], ack
         await self.pc.setRemoteDescription(RTCSessionDescription(**ack["sdp"]))
+
+    async def mic_done(self) -> None:
+        """Wait until everything queued on the microphone was sent, plus the end-of-utterance
+        silence and the recognizer's time (the server has then handled the utterance)."""
+        while self.mic.pending:
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0)
 
     async def voice_after(self, since: float, timeout: float = 20) -> float:
         """The first time voice was received after ``since`` (wall clock)."""

@@ -174,3 +174,21 @@ async def test_leave_then_rejoin_and_one_peer_per_socket(
 def _sessions(metrics: str) -> int:
     line = next(line for line in metrics.splitlines() if line.startswith("holo_voice_sessions "))
     return int(float(line.split()[1]))
+
+
+async def test_a_peer_that_sends_no_audio_is_closed_with_a_notice(
+    voice_replica: Replica, join: Join
+) -> None:
+    me = await join(voice_replica)
+    call = TutorCall(me.socket, me.room_id)
+    try:
+        await call.start()
+        call.mic.unplugged.set()  # HOLO_VOICE_IDLE_TIMEOUT_SECONDS is 5 on this replica
+        notice = await me.socket.next("notice", timeout=20)
+        assert notice["code"] == "voice_idle"
+        assert _sessions((await me.api.request("GET", "/metrics")).text) == 0
+        assert (
+            await me.socket.call("message", {"room_id": me.room_id, "text": "hi", "client_id": "t"})
+        )["ok"]
+    finally:
+        await call.close()
