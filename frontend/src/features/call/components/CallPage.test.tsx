@@ -260,6 +260,7 @@ describe("CallPage tutor voice", () => {
     act(() => socket.push("ai-audio", { reply_id: "r1", seq: 0, url: "/media/0.mp3", text: "Hello there." }));
     await waitFor(() => expect(screen.getByTestId("voice")).toHaveTextContent("Ada is speaking: “Hello there.”"));
     expect(play.mock.calls.length).toBe(before + 1);
+    expect(screen.getByTestId("tutor-state")).toHaveTextContent("Speaking");
 
     await userEvent.click(screen.getByRole("button", { name: "Turn tutor voice off" }));
     expect(localStorage.getItem("holo.speaker")).toBe("off");

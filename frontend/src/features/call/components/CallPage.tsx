@@ -186,7 +186,7 @@ export function CallPage() {
     <TutorTile
       companion={companion}
       tutorName={tutorName}
-      call={tutor}
+      call={tutor.mode === "text" ? { ...tutor, state: voice.speaking ? "speaking" : "listening" } : tutor}
       addressed={!alone}
       muted={media.muted}
       myUserId={identity.user_id}

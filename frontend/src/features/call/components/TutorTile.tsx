@@ -34,7 +34,8 @@ export function stateLine(p: Pick<Props, "call" | "addressed" | "muted" | "tutor
     case "connecting":
       return `Connecting to ${name}…`;
     case "text":
-      return `Type to talk with ${name}`;
+      // Its voice is the reply's clips here: "speaking" comes from them.
+      return p.call.state === "speaking" ? "Speaking" : `Type to talk with ${name}`;
   }
   if (p.call.state === "thinking") return "Thinking…";
   if (p.call.state === "speaking") return "Speaking";
