@@ -90,6 +90,10 @@ class UsageStore:
         raw: Any = await self._redis.hgetall(keys.usage(period))
         return {str(field): int(value) for field, value in raw.items()}
 
+    async def stt_seconds_this_month(self) -> float:
+        millis = await self._redis.hget(keys.usage(self.periods()[0]), STT_TOTAL)
+        return int(millis or 0) / 1000
+
     async def month(self) -> MonthlyUsage:
         llm, tts = await self._redis.hmget(keys.usage(self.periods()[0]), [LLM_TOTAL, TTS_TOTAL])
         return MonthlyUsage(llm_tokens=int(llm or 0), tts_billed=int(tts or 0))

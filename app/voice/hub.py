@@ -57,6 +57,7 @@ class _Utterance:
 
     id: str
     session: VoiceSession
+    stt: STT
     recognition: Recognition
     # Push-to-talk was held when the utterance started: it is for the tutor.
     asked: bool
@@ -96,6 +97,8 @@ class VoiceHub:
         ice: Ice,
         max_sessions: int,
         vad: VadSettings,
+        seconds_budget: int = 0,
+        offline_stt: Callable[[], STT] | None = None,
         model_factory: Callable[[], SpeechModel] = SileroModel,
     ) -> None:
         self._sio = sio
@@ -110,6 +113,10 @@ class VoiceHub:
         self._local_media = local_media
         self._ice = ice
         self.max_sessions = max_sessions
+        # A billed recognizer's monthly seconds; past them, the offline one takes over.
+        self._seconds_budget = seconds_budget
+        self._offline_factory = offline_stt
+        self._offline: STT | None = None
         self._vad = vad
         self._model_factory = model_factory
         self.sessions: dict[str, VoiceSession] = {}
@@ -206,12 +213,12 @@ class VoiceHub:
     async def _on_vad(self, session: VoiceSession, utterance_id: str, event: VadEvent) -> None:
         if event.kind == "onset":
             await self._barge_in(session)
+            stt = await self._recognizer()
             started = _Utterance(
                 id=utterance_id,
                 session=session,
-                recognition=self.stt.start(
-                    self._partial_sender(session, utterance_id, session.asking)
-                ),
+                stt=stt,
+                recognition=stt.start(self._partial_sender(session, utterance_id, session.asking)),
                 asked=session.asking,
             )
             self._utterances[session.sid] = started
@@ -228,6 +235,19 @@ class VoiceHub:
             utterance.discarded = event.kind == "discard"
             utterance.queue.put_nowait(None)
             self._utterances.pop(session.sid, None)
+
+    async def _recognizer(self) -> STT:
+        if self.stt.offline or self._seconds_budget <= 0 or self._offline_factory is None:
+            return self.stt
+        try:
+            used = await self._usage.stt_seconds_this_month()
+        except Exception:  # the store is down: keep listening with the configured vendor
+            return self.stt
+        if used < self._seconds_budget:
+            return self.stt
+        if self._offline is None:
+            self._offline = self._offline_factory()
+        return self._offline
 
     def _partial_sender(
         self, session: VoiceSession, utterance_id: str, asked: bool
@@ -262,18 +282,18 @@ class VoiceHub:
             await self._speech_failed(session, exc)
             return
         finally:
-            await self._record_seconds(recognition.seconds)
+            await self._record_seconds(utterance.stt, recognition.seconds)
         if utterance.ended is not None:
             self._metrics.stt_final_seconds.observe(time.monotonic() - utterance.ended)
         if text:
             await self._heard(session, utterance.id, text, asked=utterance.asked)
 
-    async def _record_seconds(self, seconds: float) -> None:
+    async def _record_seconds(self, stt: STT, seconds: float) -> None:
         if seconds <= 0:
             return
-        self._metrics.stt_audio_seconds.labels(self.stt.provider).inc(seconds)
+        self._metrics.stt_audio_seconds.labels(stt.provider).inc(seconds)
         with contextlib.suppress(Exception):
-            await self._usage.record_stt(self.stt.provider, seconds, billed=not self.stt.offline)
+            await self._usage.record_stt(stt.provider, seconds, billed=not stt.offline)
 
     async def _speech_failed(self, session: VoiceSession, error: ProviderError) -> None:
         log.warning("voice session %s: speech to text failed: %s", session.sid, error)

@@ -67,6 +67,8 @@ async def open_voice(
         local_media=local,
         ice=ice,
         max_sessions=settings.voice_max_sessions,
+        seconds_budget=settings.stt_seconds_budget,
+        offline_stt=PocketsphinxSTT,
         vad=VadSettings(
             silence_seconds=settings.voice_silence_seconds,
             min_speech_seconds=settings.voice_min_speech_seconds,

@@ -45,6 +45,8 @@ def vendor_replicas(
                 "HOLO_STT_PROVIDER": "deepgram",
                 "HOLO_DEEPGRAM_BASE_URL": stt_stub.ws_url,
                 "HOLO_DEEPGRAM_API_KEY": KEY,
+                # Used up by the test's one transcribed utterance: then pocketsphinx listens.
+                "HOLO_STT_SECONDS_BUDGET": "2",
             },
         ).start(),
     }
@@ -96,12 +98,13 @@ async def test_openai_compatible_failures_give_a_notice_and_the_call_goes_on(
         await call.close()
 
 
-async def test_deepgram_partials_caption_while_speaking_and_a_dropped_stream_is_survived(
+async def test_deepgram_captions_survives_a_dropped_stream_then_its_budget_runs_out(
     vendor_replicas: dict[str, Replica], stub: TranscriptionStub, join: Join, audio_dir: Path
 ) -> None:
     me = await join(vendor_replicas["deepgram"])
     call = TutorCall(me.socket, me.room_id)
     utterance = speech("what is the capital of france and why", audio_dir)
+    stub.text = "deepgram heard this"
     try:
         await call.start()
         stub.fail_mid_stream(after=5, mode="disconnect")
@@ -114,6 +117,11 @@ async def test_deepgram_partials_caption_while_speaking_and_a_dropped_stream_is_
         final = await _final(me)
         assert final["text"] == stub.text
         assert final["utterance_id"] == first["utterance_id"]
+        streams = len(stub.queries)
+        # Over HOLO_STT_SECONDS_BUDGET: the offline recognizer takes over, the vendor is spared.
+        call.mic.say(utterance)
+        offline = await _final(me)
+        assert "capital" in offline["text"] and len(stub.queries) == streams
     finally:
         await call.close()
 
