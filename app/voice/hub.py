@@ -123,6 +123,8 @@ class VoiceHub:
         self._pending_candidates: dict[str, list[dict[str, Any]]] = {}
         self._utterances: dict[str, _Utterance] = {}
         self._playback: dict[str, _RoomPlayback] = {}
+        # Per session: the reply being spoken on its track and the sentences started so far.
+        self._captions: dict[str, tuple[str, list[str]]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         tutor.on_control.append(self._on_control)
 
@@ -145,6 +147,7 @@ class VoiceHub:
             on_vad=self._on_vad,
             on_closed=self._on_closed,
             on_speaking=self._on_speaking,
+            on_clip=self._on_clip,
         )
         self.sessions[sid] = session
         self._metrics.voice_sessions.set(len(self.sessions))
@@ -187,6 +190,7 @@ class VoiceHub:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def _on_closed(self, session: VoiceSession) -> None:
+        self._captions.pop(session.sid, None)
         if self.sessions.get(session.sid) is session:
             del self.sessions[session.sid]
         self._metrics.voice_sessions.set(len(self.sessions))
@@ -365,6 +369,34 @@ class VoiceHub:
     def _on_speaking(self, session: VoiceSession, speaking: bool) -> None:
         self._spawn(
             self._state(session.room_id, "speaking" if speaking else "listening", to=session.sid)
+        )
+        caption = self._captions.pop(session.sid, None) if not speaking else None
+        if caption is not None:
+            self._spawn(self._tutor_caption(session, caption[0], " ".join(caption[1]), final=True))
+
+    def _on_clip(self, session: VoiceSession, clip: Clip) -> None:
+        """A sentence starts playing on this listener's track: the tutor's side of the live
+        captions, in step with what this listener hears (each human has their own track)."""
+        reply_id, said = self._captions.get(session.sid, (clip.reply_id, []))
+        if reply_id != clip.reply_id:
+            reply_id, said = clip.reply_id, []
+        said.append(clip.text)
+        self._captions[session.sid] = (reply_id, said)
+        self._spawn(self._tutor_caption(session, reply_id, " ".join(said), final=False))
+
+    async def _tutor_caption(
+        self, session: VoiceSession, reply_id: str, text: str, *, final: bool
+    ) -> None:
+        await self._sio.emit(
+            "transcript",
+            {
+                "room_id": session.room_id,
+                "utterance_id": reply_id,
+                "speaker": {"kind": "ai"},
+                "text": text,
+                "final": final,
+            },
+            to=session.sid,
         )
 
     # -- barge-in --------------------------------------------------------------------------

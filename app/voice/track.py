@@ -54,8 +54,13 @@ def cut_text(text: str, fraction: float) -> str:
 class TutorVoiceTrack(MediaStreamTrack):
     kind = "audio"
 
-    def __init__(self, on_speaking: Callable[[bool], None] | None = None) -> None:
+    def __init__(
+        self,
+        on_speaking: Callable[[bool], None] | None = None,
+        on_clip: Callable[[Clip], None] | None = None,
+    ) -> None:
         super().__init__()
+        self._on_clip = on_clip  # a clip starts playing (the tutor's live captions)
         self._queue: deque[Clip] = deque()
         self._heard: list[Clip] = []  # clips of the current reply already started
         self._start: float | None = None
@@ -109,6 +114,8 @@ class TutorVoiceTrack(MediaStreamTrack):
             clip = self._queue[0]
             if clip.played == 0:
                 self._heard.append(clip)
+                if self._on_clip is not None:
+                    self._on_clip(clip)
             take = clip.pcm[clip.played : clip.played + FRAME_BYTES - len(out)]
             clip.played += len(take)
             out += take
