@@ -36,7 +36,7 @@ export function AskButton({ tutorName, disabled = false, onAsk }: Props) {
     <>
     <button
       type="button"
-      className={held ? "active ask" : "ask"}
+      className={held ? "active ask" : "primary ask"}
       aria-pressed={held}
       aria-describedby="ask-hint"
       disabled={disabled}

@@ -239,8 +239,9 @@ describe("CallPage tutor voice", () => {
     act(() => socket.push("tutor-state", { room_id: "room-1", state: "listening" }));
     expect(screen.queryByRole("button", { name: "Stop Ada" })).not.toBeInTheDocument();
 
-    // Muted: the state line says the tutor cannot hear.
+    // Muted: the track the tutor hears is off, and the state line says so.
     await userEvent.click(screen.getByRole("button", { name: "Mute" }));
+    expect(tutorPc.tracks[0].enabled).toBe(false);
     expect(screen.getByTestId("tutor-state")).toHaveTextContent("You are muted: Ada cannot hear you");
   });
 

@@ -2,7 +2,7 @@
 // both sides, and the element that plays its voice (the received WebRTC track).
 import { useEffect, useRef } from "react";
 import type { Companion, Peer } from "@/shared/api/types";
-import type { Caption } from "../lib/captions";
+import { captionTail, type Caption } from "../lib/captions";
 import { LevelMeter, type LevelAudioContext } from "../lib/voiceLevel";
 import type { TutorCall } from "../hooks/useTutorCall";
 
@@ -110,7 +110,7 @@ export function TutorTile(p: Props) {
         <ol className="captions" aria-label="Live captions" data-testid="captions">
           {p.call.captions.map((c) => (
             <li key={c.utterance_id} data-final={c.final} data-speaker={c.speaker.kind}>
-              <span className="who">{speakerName(c, p)}:</span> {c.text}
+              <span className="who">{speakerName(c, p)}:</span> {captionTail(c.text)}
             </li>
           ))}
         </ol>

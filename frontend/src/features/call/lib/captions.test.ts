@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { TranscriptEvent } from "@/shared/api/types";
-import { addCaption, CAPTION_LINES, type Caption } from "./captions";
+import { addCaption, CAPTION_LINES, captionTail, type Caption } from "./captions";
 
 const said = (utterance_id: string, text: string, final = false, ai = false): TranscriptEvent => ({
   room_id: "r",
@@ -35,5 +35,10 @@ describe("captions", () => {
     ]);
     expect(lines).toHaveLength(CAPTION_LINES);
     expect(lines.at(-1)?.text).toBe(`line ${CAPTION_LINES + 2}`);
+  });
+
+  it("shows the end of a long caption, from a word boundary", () => {
+    expect(captionTail("short one")).toBe("short one");
+    expect(captionTail("first sentence here. second sentence", 20)).toBe("…second sentence");
   });
 });

@@ -28,3 +28,12 @@ export function addCaption(captions: Caption[], event: TranscriptEvent): Caption
   if (!event.text.trim()) return captions;
   return [...captions, line].slice(-CAPTION_LINES);
 }
+
+/** The end of a long caption (the tutor's grows sentence by sentence): the last `max`
+ * characters, from a word boundary, marked as cut. */
+export function captionTail(text: string, max = 160): string {
+  if (text.length <= max) return text;
+  const cut = text.slice(-max);
+  const space = cut.indexOf(" ");
+  return `…${space >= 0 ? cut.slice(space + 1) : cut}`;
+}
