@@ -113,7 +113,8 @@ async def test_spoken_between_two_people_the_tutor_answers_only_push_to_talk(
 async def _final_transcript(member: Member) -> dict[str, Any]:
     while True:
         event = await member.socket.next("transcript", timeout=20)
-        if event["final"]:
+        # The learner's words (the tutor's own captions come as speaker "ai").
+        if event["final"] and event["speaker"]["kind"] == "user":
             return dict(event)
 
 

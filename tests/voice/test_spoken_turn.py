@@ -32,6 +32,10 @@ async def test_a_spoken_question_is_transcribed_answered_aloud_and_stored(
         assert stored["client_id"] == f"utt-{transcript['utterance_id']}"
 
         await call.voice_after(said_at, timeout=20)
+        # The tutor's side of the captions: its first sentence as it starts playing.
+        caption = await me.socket.next("transcript", timeout=10)
+        assert caption["speaker"] == {"kind": "ai"}
+        assert "offline practice mode" in caption["text"] and caption["final"] is False
         states = {(await me.socket.next("tutor-state", timeout=10))["state"] for _ in range(2)}
         assert "speaking" in states
 

@@ -65,7 +65,8 @@ def stub(stt_stub: TranscriptionStub) -> Iterator[TranscriptionStub]:
 async def _final(member: Member) -> dict[str, Any]:
     while True:
         event = await member.socket.next("transcript", timeout=20)
-        if event["final"]:
+        # The learner's words (the tutor's own captions come as speaker "ai").
+        if event["final"] and event["speaker"]["kind"] == "user":
             return dict(event)
 
 
