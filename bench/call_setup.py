@@ -56,6 +56,9 @@ REPLICA_ENV = {
     "HOLO_DRAIN_SECONDS": "0",
     "HOLO_STUN_URLS": "",
     "HOLO_TTS_PROVIDER": "none",
+    # The tutor's voice peer is refused (voice_busy): this measures the call between the two
+    # people, and the fake microphones' beeps keep no VAD busy.
+    "HOLO_VOICE_MAX_SESSIONS": "0",
     "HOLO_LOG_LEVEL": "WARNING",
 }
 TURN_REALM = "bench.holotutor.local"

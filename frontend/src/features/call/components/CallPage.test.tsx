@@ -210,7 +210,14 @@ describe("CallPage tutor voice", () => {
     // Its voice is the received track, played by the tile's element.
     const voiceTrack = { id: "tutor-voice", getAudioTracks: () => [{ kind: "audio" }] } as unknown as MediaStream;
     act(() => tutorPc.ontrack?.({ track: { kind: "audio" }, streams: [voiceTrack] }));
-    expect((screen.getByTestId("tutor-audio") as HTMLAudioElement).srcObject).toBe(voiceTrack);
+    const tutorAudio = screen.getByTestId("tutor-audio") as HTMLAudioElement;
+    expect(tutorAudio.srcObject).toBe(voiceTrack);
+    expect(tutorAudio.muted).toBe(false);
+    // The speaker toggle silences the live voice too.
+    await userEvent.click(screen.getByRole("button", { name: "Turn tutor voice off" }));
+    expect(tutorAudio.muted).toBe(true);
+    await userEvent.click(screen.getByRole("button", { name: "Turn tutor voice on" }));
+    expect(tutorAudio.muted).toBe(false);
 
     // Live captions of both sides: partial results grow, then the final text.
     const said = (utterance_id: string, text: string, final: boolean, speaker: object) =>
