@@ -262,6 +262,7 @@ async def test_two_people_only_an_addressed_utterance_is_answered_and_both_hear_
     assert [KEY_WORDS in m["text"] for m in spoken] == [True], spoken
     assert [m["reply_to"] for m in messages if m["sender"]["kind"] == "ai"] == [spoken[0]["id"]]
     await screenshot(learner, "voice-two-people")
+    assert await accessibility_violations(learner) == []
 
 
 async def test_talk_interrupt_and_keep_talking_when_a_replica_dies(
