@@ -41,6 +41,12 @@ async def test_a_streamed_reply_with_voice_and_a_stopped_one(
     assert await page.evaluate(
         "document.scrollingElement.scrollWidth <= document.scrollingElement.clientWidth"
     )
+    # These replicas take no voice calls: the tutor is on the stage in text mode, and the
+    # learner is told why (its clips below are the voice).
+    await expect(page.get_by_test_id("tutor-tile")).to_have_attribute("data-mode", "text")
+    await expect(page.get_by_test_id("notices").locator("[data-code=voice_busy]")).to_contain_text(
+        "type your questions"
+    )
     messages = page.get_by_test_id("messages")
 
     # Streamed: the draft shows part of the reply before the stored message replaces it.
