@@ -112,9 +112,9 @@ class Speaker:
     async def _make(self, seq: int, sentence: str) -> str:
         async with self._tts.synthesize(sentence, self._voice) as speech:
             audio = await speech.read()
-        await self._record(speech.provider, speech.characters, speech.characters_billed)
-        if self._on_audio is not None:
+        if self._on_audio is not None:  # the call hears it before it is counted and stored
             self._on_audio(seq, sentence, audio)
+        await self._record(speech.provider, speech.characters, speech.characters_billed)
         key = f"{self._key_prefix}/{seq}{extension_for(speech.content_type)}"
         async with asyncio.timeout(self._storage_timeout):
             return await self._storage.put(key, audio, speech.content_type)

@@ -123,6 +123,8 @@ class VoiceHub:
         self._pending_candidates: dict[str, list[dict[str, Any]]] = {}
         self._utterances: dict[str, _Utterance] = {}
         self._playback: dict[str, _RoomPlayback] = {}
+        # When the question now being answered ended, per session (voice-to-voice latency).
+        self._asked_at: dict[str, float] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         tutor.on_control.append(self._on_control)
 
@@ -190,6 +192,7 @@ class VoiceHub:
         if self.sessions.get(session.sid) is session:
             del self.sessions[session.sid]
         self._metrics.voice_sessions.set(len(self.sessions))
+        self._asked_at.pop(session.sid, None)
         utterance = self._utterances.pop(session.sid, None)
         if utterance is not None:
             utterance.discarded = True
@@ -286,7 +289,8 @@ class VoiceHub:
         if utterance.ended is not None:
             self._metrics.stt_final_seconds.observe(time.monotonic() - utterance.ended)
         if text:
-            await self._heard(session, utterance.id, text, asked=utterance.asked)
+            if await self._heard(session, utterance.id, text, asked=utterance.asked):
+                self._asked_at[session.sid] = utterance.ended or time.monotonic()
 
     async def _record_seconds(self, stt: STT, seconds: float) -> None:
         if seconds <= 0:
@@ -307,14 +311,15 @@ class VoiceHub:
 
     async def _heard(
         self, session: VoiceSession, utterance_id: str, text: str, *, asked: bool
-    ) -> None:
+    ) -> bool:
+        """Store and queue an utterance addressed to the tutor; False when it was not."""
         room = await self._rooms.get(session.room_id)
         companion = self._catalogue.get(room.companion_id) if room else None
         if room is None or companion is None:
-            return
+            return False
         humans = await self._humans(session.room_id)
         if not for_tutor(humans=humans, asked=asked, text=text, companion_name=companion.name):
-            return  # the two humans talking to each other
+            return False  # the two humans talking to each other
         await self._transcript(session, utterance_id, text, final=True)
         peer = next(
             (p for p in await self._rooms.peers(session.room_id) if p.sid == session.sid), None
@@ -334,11 +339,12 @@ class VoiceHub:
                 member_sid=session.sid,
             )
         except (ConversationClosed, NotAMember):
-            return
+            return False
         out = stored.model_dump(mode="json", exclude_none=True)
         await self._sio.emit("message", out, room=session.room_id)
         await self._state(session.room_id, "thinking")
         await self._tutor.on_learner_message(session.room_id, stored, retried=not new)
+        return True
 
     async def _transcript(
         self, session: VoiceSession, utterance_id: str, text: str, *, final: bool
@@ -363,6 +369,9 @@ class VoiceHub:
             await self._sio.emit("tutor-state", payload, room=room_id)
 
     def _on_speaking(self, session: VoiceSession, speaking: bool) -> None:
+        asked_at = self._asked_at.pop(session.sid, None) if speaking else None
+        if asked_at is not None:
+            self._metrics.voice_first_audio.observe(time.monotonic() - asked_at)
         self._spawn(
             self._state(session.room_id, "speaking" if speaking else "listening", to=session.sid)
         )

@@ -132,7 +132,9 @@ async def test_the_other_participant_hears_the_tutor_too(
     await sign_in(page, "Bea")
     await expect(page.get_by_test_id("participants")).to_contain_text("Ann")
     await learner.call(
-        "message", {"room_id": room["room_id"], "text": "What is pi?", "client_id": "q1"}
+        "message",
+        # Two people are in the room: the Ask toggle addresses the tutor.
+        {"room_id": room["room_id"], "text": "What is pi?", "client_id": "q1", "to_tutor": True},
     )
     messages = page.get_by_test_id("messages")
     await expect(messages.get_by_text("What is pi?", exact=True)).to_have_count(1)
