@@ -374,6 +374,7 @@ async def run() -> dict[str, Any]:
         "barge_in_p50": statistics.median(talk["barge"]) if talk["barge"] else None,
         "barge_in_p95": pct(talk["barge"], 0.95) if talk["barge"] else None,
         "barge_in_samples": len(talk["barge"]),
+        "barge_in_all": talk["barge"],
         "sessions": sessions,
         "voice": voice_load,
         "bare": bare_load,

@@ -379,7 +379,7 @@ class VoiceHub:
     # -- barge-in --------------------------------------------------------------------------
 
     async def _barge_in(self, session: VoiceSession) -> None:
-        if not session.track.speaking:
+        if not session.track.interruptible:
             return
         if not session.asking and await self._humans(session.room_id) > 1:
             return  # the other human may be talking to the tutor; this one is not
