@@ -87,7 +87,13 @@ class Settings(BaseSettings):
     s3_endpoint_url: str | None = None
     s3_region: str = "us-east-1"
     s3_prefix: str = "audio/"
+    # At start, put the retention rule on the bucket (S3 lifecycle, merged with the bucket's
+    # other rules); false when the bucket is managed elsewhere (docs/operations.md).
+    s3_apply_lifecycle: bool = True
     media_dir: str = "var/media"
+    # Synthesized audio is deleted this many days after it was made (0 = kept for ever): local
+    # media by the replicas' sweeper, S3 by the bucket's lifecycle rule.
+    media_retention_days: int = Field(default=7, ge=0, le=3650)
     # The built web app (frontend/dist); served at / with history-API fallback when present.
     static_dir: str = "frontend/dist"
     llm_token_budget: int = Field(default=2_000_000, ge=0)
