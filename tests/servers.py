@@ -47,9 +47,11 @@ def port_open(port: int) -> bool:
 @dataclass
 class RedisServer:
     """A redis-server of our own. ``durable`` turns on fsync-always AOF so that a restart keeps
-    every acknowledged write (the default test server keeps nothing, as design.md §9 says)."""
+    every acknowledged write (the default test server keeps nothing); ``conf``, a redis.conf
+    (the chart's), decides persistence instead, with our port, address and directory."""
 
     durable: bool = False
+    conf: Path | None = None
     port: int = field(default_factory=free_port)
     dir: str = field(default_factory=lambda: tempfile.mkdtemp(prefix="holo-redis-"))
     proc: subprocess.Popen[bytes] | None = None
@@ -59,23 +61,27 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> RedisServer:
-        persistence = (
-            ["--appendonly", "yes", "--appendfsync", "always"]
-            if self.durable
-            else ["--appendonly", "no"]
-        )
+        if self.conf is not None:
+            # Its own address and directory are ours (Redis changes to `dir` as it reads it).
+            ours = ("port ", "bind ", "dir ")
+            lines = self.conf.read_text().splitlines()
+            conf = Path(self.dir) / "redis.conf"
+            conf.write_text("\n".join(ln for ln in lines if not ln.startswith(ours)) + "\n")
+            persistence = [str(conf)]
+        elif self.durable:
+            persistence = ["--save", "", "--appendonly", "yes", "--appendfsync", "always"]
+        else:
+            persistence = ["--save", "", "--appendonly", "no"]
         self.proc = subprocess.Popen(
             [
                 "redis-server",
+                *persistence,
                 "--port",
                 str(self.port),
                 "--bind",
                 "127.0.0.1",
-                "--save",
-                "",
                 "--dir",
                 self.dir,
-                *persistence,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -86,6 +92,13 @@ class RedisServer:
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
+            self.proc.wait(10)
+        self.proc = None
+
+    def kill(self) -> None:
+        """SIGKILL: a crash, with no chance to save anything on the way out."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
             self.proc.wait(10)
         self.proc = None
 
