@@ -187,6 +187,7 @@ http {{
     uwsgi_temp_path {dir}/uwsgi;
     scgi_temp_path {dir}/scgi;
     map $http_upgrade $connection_upgrade {{ default upgrade; "" close; }}
+    {forwarded_map}
     {upstream}
     server {{
         listen 127.0.0.1:{port};
@@ -197,6 +198,7 @@ http {{
             proxy_set_header Connection $connection_upgrade;
             proxy_set_header Host $host;
             proxy_read_timeout 3600s;
+            {forwarded}
             {cookie}
         }}
     }}
@@ -207,10 +209,13 @@ http {{
 @dataclass
 class LoadBalancer:
     """nginx in front of replicas: ``sticky`` issues an affinity cookie (``lb``); without it,
-    plain round robin."""
+    plain round robin. ``client_address``: append it to X-Forwarded-For as an ingress appends
+    the address it was reached from (every test client comes from 127.0.0.1, so the test names
+    the address a client out on the internet would have)."""
 
     upstreams: list[int]
     sticky: bool = True
+    client_address: str | None = None
     port: int = field(default_factory=free_port)
     dir: str = field(default_factory=lambda: tempfile.mkdtemp(prefix="holo-nginx-"))
     proc: subprocess.Popen[bytes] | None = None
@@ -226,8 +231,22 @@ class LoadBalancer:
             'add_header Set-Cookie "lb=$lbkey; Path=/; HttpOnly" always;' if self.sticky else ""
         )
         conf = Path(self.dir) / "nginx.conf"
+        forwarded_map = forwarded = ""
+        if self.client_address:
+            forwarded_map = (
+                f'map $http_x_forwarded_for $xff {{ "" "{self.client_address}"; '
+                f'default "$http_x_forwarded_for, {self.client_address}"; }}'
+            )
+            forwarded = "proxy_set_header X-Forwarded-For $xff;"
         conf.write_text(
-            NGINX_CONF.format(dir=self.dir, port=self.port, upstream=upstream, cookie=cookie)
+            NGINX_CONF.format(
+                dir=self.dir,
+                port=self.port,
+                upstream=upstream,
+                cookie=cookie,
+                forwarded_map=forwarded_map,
+                forwarded=forwarded,
+            )
         )
         nginx = shutil.which("nginx") or "/usr/sbin/nginx"
         self.proc = subprocess.Popen(
