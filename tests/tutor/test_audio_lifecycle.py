@@ -39,19 +39,21 @@ def media_redis() -> Iterator[RedisServer]:
     server.cleanup()
 
 
-def start_local_media(
+LocalMedia = Callable[[str], Replica]
+
+
+@pytest.fixture
+def local_media(
     start_replica: ReplicaFactory,
-    name: str,
     media_redis: RedisServer,
     chat: OpenAIChatStub,
     voice: ElevenLabsStub,
-    media_dir: Path,
-    **extra: str,
-) -> Replica:
-    env = tutor_env(chat, voice, "", s3_bucket="", media_dir=str(media_dir), **extra)
-    return start_replica(
-        name, media_redis.url, **{k.removeprefix("HOLO_").lower(): v for k, v in env.items()}
-    )
+    tmp_path: Path,
+) -> LocalMedia:
+    """Start a replica (by name) whose audio goes to the test's directory, ``tmp_path``."""
+    env = tutor_env(chat, voice, "", s3_bucket="", media_dir=str(tmp_path))
+    settings = {k.removeprefix("HOLO_").lower(): v for k, v in env.items()}
+    return lambda name: start_replica(name, media_redis.url, **settings)
 
 
 async def fetch(replica: Replica, url: str) -> httpx.Response:
@@ -95,14 +97,9 @@ async def voiced_reply(room: TutorRoom) -> dict[str, Any]:
 
 
 async def test_history_transcript_and_join_sign_audio_links_when_read(
-    start_replica: ReplicaFactory,
-    media_redis: RedisServer,
-    sockets: Sockets,
-    chat: OpenAIChatStub,
-    voice: ElevenLabsStub,
-    tmp_path: Path,
+    local_media: LocalMedia, media_redis: RedisServer, sockets: Sockets, tmp_path: Path
 ) -> None:
-    replica = start_local_media(start_replica, "links", media_redis, chat, voice, tmp_path)
+    replica = local_media("links")
     room = await open_room(sockets, replica.url)
     reply = await voiced_reply(room)
     clips = [(await fetch(replica, url)).content for url in reply["audio_urls"]]
@@ -151,12 +148,7 @@ def age(path: Path, days: float) -> None:
 
 
 async def test_local_media_is_swept_after_retention_and_kept_within_it(
-    start_replica: ReplicaFactory,
-    media_redis: RedisServer,
-    sockets: Sockets,
-    chat: OpenAIChatStub,
-    voice: ElevenLabsStub,
-    tmp_path: Path,
+    local_media: LocalMedia, media_redis: RedisServer, sockets: Sockets, tmp_path: Path
 ) -> None:
     # Audio of a room from 8 days ago, and of one from 6 days ago.
     old = tmp_path / "old-room" / "old-reply" / "0.mp3"
@@ -167,7 +159,7 @@ async def test_local_media_is_swept_after_retention_and_kept_within_it(
         for each in (path, path.parent, path.parent.parent):
             age(each, days)
 
-    replica = start_local_media(start_replica, "sweep", media_redis, chat, voice, tmp_path)
+    replica = local_media("sweep")
     # The sweep at start takes the old room's audio and folders, and nothing else.
     wait_until(lambda: not (tmp_path / "old-room").exists(), 10, "the sweep at start")
     assert recent.read_bytes() == b"ID3 audio"
@@ -190,7 +182,7 @@ async def test_local_media_is_swept_after_retention_and_kept_within_it(
     marker.parent.mkdir(parents=True)
     marker.write_bytes(b"old")
     age(marker, 30)
-    replica = start_local_media(start_replica, "sweep-2", media_redis, chat, voice, tmp_path)
+    replica = local_media("sweep-2")
     wait_until(lambda: not marker.exists(), 10, "the sweep after the restart")
     learner = Api(replica.url, room.learner_api.token)
     r = await learner.request("GET", f"/api/sessions/{session_id}/transcript")
