@@ -41,7 +41,7 @@ class Message(Frozen):
         default=None,
         description="The reply's audio clips, in order: URLs signed when the message is read, "
         "valid for HOLO_MEDIA_URL_TTL_SECONDS (read the message again for fresh ones); absent "
-        "once the audio is past its retention period. (In Redis: storage keys.)",
+        "once the audio is past its retention period.",
     )
     reply_to: str | None = None
     metadata: dict[str, str | bool | int | float] | None = None
