@@ -38,12 +38,14 @@ from app.realtime.presence import Presence
 from app.realtime.server import create_sio
 from app.security.tokens import TokenService
 from app.services import Lifecycle, Services
+from app.store.health import StoreHealth
 from app.store.messages import MessageStore
 from app.store.ratelimit import RateLimiter
 from app.store.redis import create_pubsub_redis, create_redis
 from app.store.replicas import ReplicaRegistry
 from app.store.rooms import RoomStore
 from app.store.sessions import SessionStore
+from app.store.turn import TurnSecrets
 from app.tutor.setup import local_media, open_tutor
 
 log = logging.getLogger(__name__)
@@ -105,12 +107,13 @@ def create_app(settings: Settings | None = None) -> HoloApp:
         services = Services(
             settings=settings,
             metrics=metrics,
-            redis=redis,
+            store=StoreHealth(redis),
             http=http,
             sio=sio,
             tokens=TokenService(settings, http),
             catalogue=catalogue,
             rooms=RoomStore(redis),
+            turn_secrets=TurnSecrets(redis),
             messages=MessageStore(redis),
             sessions=SessionStore(redis),
             replicas=ReplicaRegistry(presence_redis, replica_id, settings.heartbeat_ttl_seconds),

@@ -116,7 +116,7 @@ async def measure(runs: int) -> dict[str, Any]:
             deps = ReplyDeps(
                 config=ReplyConfig(),
                 emitter=clock,
-                redis=redis,
+                rooms=RoomStore(redis),
                 messages=MessageStore(redis),
                 usage=UsageStore(redis, metrics),
                 budget=Budget(llm_tokens=0, tts_characters=0),

@@ -92,7 +92,6 @@ async def create_room(request: Request) -> Response:
     if s.catalogue.get(req.companion_id) is None:
         raise ApiError(404, "companion_not_found", "No companion with that id.")
     new = await s.rooms.create(who.user_id, req.companion_id)
-    await s.redis.zadd(keys.active_rooms(), {new.room.room_id: new.room.created_at})
     room = new.room
     return respond(
         CreatedRoom(
@@ -145,7 +144,7 @@ async def end_room(request: Request) -> Response:
         raise ApiError(404, "room_not_found", "No such room, or you are not a member of it.")
     if result.outcome == "ok":
         s.metrics.sessions.labels("ended").inc()
-        await s.redis.zrem(keys.active_rooms(), room.room_id)
+        await s.rooms.ended(room.room_id)
         await s.sio.emit(
             "notice",
             {

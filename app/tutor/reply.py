@@ -32,9 +32,9 @@ from app.providers.llm.base import estimate_tokens
 from app.providers.storage import Storage
 from app.providers.tts import TTS
 from app.providers.tts.factory import voice_for
-from app.store import keys
 from app.store.messages import ConversationClosed, MessageStore
-from app.store.redis import UNAVAILABLE_ERRORS, Redis
+from app.store.redis import UNAVAILABLE_ERRORS
+from app.store.rooms import RoomStore
 from app.tutor.batcher import DeltaBatcher
 from app.tutor.events import AiAudio, AiDelta, AiDone, AiError, Emitter, Notice, RoomEvents
 from app.tutor.prompt import build_prompt, persona_of
@@ -94,7 +94,7 @@ class ReplyDeps:
 
     config: ReplyConfig
     emitter: Emitter
-    redis: Redis
+    rooms: RoomStore
     messages: MessageStore
     usage: UsageStore
     budget: Budget
@@ -274,9 +274,7 @@ class Reply:
         if reason != "voice_budget":
             self.deps.metrics.errors.labels(component, code).inc()
             log.warning("reply %s: voice off (%s): %s", self.reply_id, reason, error)
-        elif not await self.deps.redis.set(
-            keys.room_notice(self.room_id, reason), "1", nx=True, ex=keys.ROOM_TTL
-        ):
+        elif not await self.deps.rooms.first_notice(self.room_id, reason):
             return  # the room already knows why voice is off
         await self._room.notice(Notice(code=reason, message=NOTICES[reason]))
 

@@ -94,7 +94,7 @@ async def open_tutor(
         deps = ReplyDeps(
             config=ReplyConfig.from_settings(settings),
             emitter=emitter,
-            redis=redis,
+            rooms=rooms,
             messages=messages,
             usage=UsageStore(redis, metrics),
             budget=Budget(
