@@ -31,7 +31,6 @@ from app.providers.llm import LLM, ChatMessage, TextDelta, UsageReport
 from app.providers.llm.base import estimate_tokens
 from app.providers.storage import Storage
 from app.providers.tts import TTS
-from app.providers.tts.factory import voice_for
 from app.store.messages import ConversationClosed, MessageStore
 from app.store.redis import UNAVAILABLE_ERRORS
 from app.store.rooms import RoomStore
@@ -39,7 +38,7 @@ from app.tutor.batcher import DeltaBatcher
 from app.tutor.events import AiAudio, AiDelta, AiDone, AiError, Emitter, Notice, RoomEvents
 from app.tutor.prompt import build_prompt, persona_of
 from app.tutor.sentences import SentenceSplitter
-from app.tutor.speaker import UNBILLED_ENGINES, OffReason, Speaker
+from app.tutor.speaker import OffReason, Speaker
 from app.tutor.usage import Budget, UsageStore
 
 log = logging.getLogger(__name__)
@@ -167,13 +166,11 @@ class Reply:
         if d.budget.llm_exhausted(usage):
             out.llm_budget = True
             return
-        allowance = d.budget.voice_allowance(usage, billed=d.tts.provider not in UNBILLED_ENGINES)
+        allowance = d.budget.voice_allowance(usage, billed=d.tts.billed)
         speaker = out.speaker = Speaker(
             tts=d.tts,
             storage=d.storage,
-            voice=voice_for(
-                d.tts, voice_id=self.companion.voice_id, espeak_voice=self.companion.espeak_voice
-            ),
+            voice=d.tts.voice_for(self.companion.voices, self.companion.languages[0]),
             key_prefix=f"{self.room_id}/{self.reply_id}",
             allowance=allowance,
             announce=self._announce,

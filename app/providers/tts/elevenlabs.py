@@ -8,7 +8,7 @@ the ``character-cost`` response header says what the request was billed.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from urllib.parse import quote
 
@@ -29,9 +29,14 @@ def content_type_for(output_format: str) -> str:
     return types[codec]
 
 
+# Rachel, one of ElevenLabs' premade voices: for a companion the catalogue gives no voice.
+DEFAULT_VOICE = "21m00Tcm4TlvDq8ikWAM"
+
+
 class ElevenLabsTTS:
     provider = "elevenlabs"
     enabled = True
+    billed = True
 
     def __init__(
         self,
@@ -66,6 +71,9 @@ class ElevenLabsTTS:
             first_noun="audio",
             noun="audio",
         )
+
+    def voice_for(self, voices: Mapping[str, str], language: str) -> str:
+        return voices.get(self.provider, DEFAULT_VOICE)
 
     @asynccontextmanager
     async def synthesize(self, text: str, voice_id: str) -> AsyncIterator[Speech]:
