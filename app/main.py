@@ -24,6 +24,7 @@ from starlette.routing import BaseRoute
 from app import __version__
 from app.api import auth, companions, health, ice, rooms, sessions
 from app.api.errors import EXCEPTION_HANDLERS
+from app.api.media import media_route
 from app.api.middleware import RateLimitMiddleware, RequestContextMiddleware
 from app.api.openapi import openapi_routes
 from app.catalogue import Catalogue
@@ -31,7 +32,7 @@ from app.config import Settings, load_settings
 from app.frontend import frontend_routes
 from app.observability.logging import configure_logging
 from app.observability.metrics import Metrics
-from app.providers.storage.local import LocalStorage, media_route
+from app.providers.storage.local import LocalStorage
 from app.realtime.events import RealtimeEvents
 from app.realtime.manager import RedisPubSubManager
 from app.realtime.presence import Presence

@@ -118,8 +118,8 @@ async def create_room(request: Request) -> Response:
 )
 async def get_room(request: Request) -> Response:
     who = await identity(request)
-    q = query(request, PreviewQuery)
-    room = await readable_room(request, who, invite_token=q.invite_token)
+    preview = query(request, PreviewQuery)
+    room = await readable_room(request, who, invite_token=preview.invite_token)
     peers = await services(request).rooms.peers(room.room_id)
     return respond(RoomView(room=room, peers=peers, is_owner=room.owner_id == who.user_id))
 
@@ -168,9 +168,11 @@ async def end_room(request: Request) -> Response:
 )
 async def list_messages(request: Request) -> Response:
     who = await identity(request)
-    q = query(request, MessagesQuery)
+    page = query(request, MessagesQuery)
     room = await readable_room(request, who)
-    messages = await services(request).messages.list(room.room_id, after=q.after, limit=q.limit)
+    messages = await services(request).messages.list(
+        room.room_id, after=page.after, limit=page.limit
+    )
     return respond(MessageList(messages=messages))
 
 
