@@ -47,7 +47,7 @@ def port_open(port: int) -> bool:
 @dataclass
 class RedisServer:
     """A redis-server of our own. ``durable`` turns on fsync-always AOF so that a restart keeps
-    every acknowledged write (the default test server keeps nothing, as design.md §9 says)."""
+    every acknowledged write (the default test server keeps nothing: no RDB, no AOF)."""
 
     durable: bool = False
     port: int = field(default_factory=free_port)
