@@ -25,7 +25,7 @@ class Environment(StrEnum):
 
 class TTSProvider(StrEnum):
     ELEVENLABS = "elevenlabs"
-    OFFLINE = "offline"
+    ESPEAK = "espeak"
     NONE = "none"
 
 
@@ -184,7 +184,7 @@ class Settings(BaseSettings):
     def effective_tts_provider(self) -> TTSProvider:
         if self.tts_provider is not None:
             return self.tts_provider
-        return TTSProvider.ELEVENLABS if self.elevenlabs_api_key else TTSProvider.OFFLINE
+        return TTSProvider.ELEVENLABS if self.elevenlabs_api_key else TTSProvider.ESPEAK
 
 
 class SettingsError(SystemExit):

@@ -18,12 +18,13 @@ from app.models import Message
 from app.observability.metrics import Metrics
 from app.providers.storage.links import AudioLinks
 from app.security.tokens import TokenService
+from app.store.health import StoreHealth
 from app.store.messages import MessageStore
 from app.store.ratelimit import RateLimiter
-from app.store.redis import Redis
 from app.store.replicas import ReplicaRegistry
 from app.store.rooms import RoomStore
 from app.store.sessions import SessionStore
+from app.store.turn import TurnSecrets
 from app.tutor.service import Tutor
 
 
@@ -38,12 +39,13 @@ class Lifecycle:
 class Services:
     settings: Settings
     metrics: Metrics
-    redis: Redis
+    store: StoreHealth
     http: httpx.AsyncClient
     sio: socketio.AsyncServer
     tokens: TokenService
     catalogue: Catalogue
     rooms: RoomStore
+    turn_secrets: TurnSecrets
     messages: MessageStore
     sessions: SessionStore
     replicas: ReplicaRegistry

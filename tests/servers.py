@@ -47,8 +47,9 @@ def port_open(port: int) -> bool:
 @dataclass
 class RedisServer:
     """A redis-server of our own. ``durable`` turns on fsync-always AOF so that a restart keeps
-    every acknowledged write (the default test server keeps nothing); ``conf``, a redis.conf
-    (the chart's), decides persistence instead, with our port, address and directory."""
+    every acknowledged write (the default test server keeps nothing: no RDB, no AOF); ``conf``,
+    a redis.conf (the chart's), decides persistence instead, with our port, address and
+    directory."""
 
     durable: bool = False
     conf: Path | None = None

@@ -16,7 +16,7 @@ def test_defaults_need_nothing() -> None:
     s = Settings()
     assert s.redis_url is None and s.port == 8000
     assert s.auth_secret.get_secret_value() == DEV_AUTH_SECRET
-    assert s.effective_tts_provider is TTSProvider.OFFLINE
+    assert s.effective_tts_provider is TTSProvider.ESPEAK
 
 
 def test_lists_come_from_comma_separated_env(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,4 +1,4 @@
-"""The Socket.IO events of design.md §5: connection auth, join/leave, signaling and chat.
+"""The client's Socket.IO events (docs/api.md): connection auth, join/leave, signaling and chat.
 
 Every client event goes through ``_handle``: rate limit, payload validation, then the handler;
 whatever happens the client gets an ack ``{ok: true, ...}`` or ``{ok: false, error: {code,

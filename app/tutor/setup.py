@@ -16,7 +16,6 @@ from app.providers.llm.factory import build_llm
 from app.providers.retry import RetryPolicy
 from app.providers.storage import Storage
 from app.providers.storage.local import LocalStorage
-from app.providers.tts import TTSTimeouts
 from app.providers.tts.factory import build_tts
 from app.store.messages import MessageStore
 from app.store.redis import Redis
@@ -68,25 +67,11 @@ async def open_tutor(
         retry=RetryPolicy(attempts=settings.llm_max_attempts),
         observer=observer,
     )
-    key = settings.elevenlabs_api_key
-    tts = build_tts(
-        settings.effective_tts_provider.value,
-        http,
-        elevenlabs_api_key=key.get_secret_value() if key else None,
-        elevenlabs_base_url=settings.elevenlabs_base_url,
-        elevenlabs_model=settings.elevenlabs_model,
-        timeouts=TTSTimeouts(
-            connect=settings.provider_connect_timeout_seconds,
-            first_byte=settings.tts_first_byte_timeout_seconds,
-            between_chunks=settings.tts_chunk_timeout_seconds,
-        ),
-        retry=RetryPolicy(attempts=settings.tts_max_attempts),
-        observer=observer,
-    )
+    tts = build_tts(settings, http, observer=observer)
     deps = ReplyDeps(
         config=ReplyConfig.from_settings(settings),
         emitter=emitter,
-        redis=redis,
+        rooms=rooms,
         messages=messages,
         usage=UsageStore(redis, metrics),
         budget=Budget(

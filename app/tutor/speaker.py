@@ -23,9 +23,6 @@ from app.tutor.usage import VoiceAllowance
 
 log = logging.getLogger(__name__)
 
-# Engines that run here and bill nothing: no budget applies to them.
-UNBILLED_ENGINES = frozenset({"espeak", "none"})
-
 OffReason = Literal["voice_budget", "voice_unavailable", "storage_unavailable"]
 Announce = Callable[[int, str, str], Awaitable[None]]  # seq, url, sentence
 RecordSpeech = Callable[[str, int, int], Awaitable[None]]  # provider, characters, billed

@@ -114,12 +114,11 @@ async def test_storage_down_is_a_storage_error() -> None:
 async def test_factory_picks_s3_with_a_bucket_else_local(
     moto_endpoint: str, tmp_path: Path
 ) -> None:
-    async with open_storage(s3_bucket=BUCKET, s3_endpoint_url=moto_endpoint) as storage:
+    local = LocalStorage(tmp_path, secret=b"0123456789abcdef")
+    async with open_storage(s3_bucket=BUCKET, s3_endpoint_url=moto_endpoint, local=None) as storage:
         assert isinstance(storage, S3Storage)
-    async with open_storage(
-        s3_bucket=None, media_dir=str(tmp_path), media_secret=b"0123456789abcdef"
-    ) as storage:
-        assert isinstance(storage, LocalStorage)
+    async with open_storage(s3_bucket=None, local=local) as storage:
+        assert storage is local
 
 
 async def test_retention_rule_is_merged_with_the_buckets_own_rules(moto_endpoint: str) -> None:

@@ -205,8 +205,6 @@ export interface components {
             subject: string;
             /** Tagline */
             tagline: string;
-            /** Voice Id */
-            voice_id: string;
         };
         /** CreateRoom */
         CreateRoom: {
