@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,14 +25,15 @@ import socketio
 from aiortc import RTCIceServer
 
 from app.catalogue import Catalogue
-from app.models import Sender
+from app.models import Message, Sender
 from app.observability.metrics import Metrics
 from app.providers.errors import ProviderError
 from app.providers.storage.local import LocalStorage
 from app.providers.stt import STT, Recognition
 from app.store.messages import ConversationClosed, MessageStore, NotAMember
 from app.store.rooms import RoomStore
-from app.tutor.service import Control, Tutor
+from app.tutor.jobs import Control
+from app.tutor.service import Tutor
 from app.tutor.usage import UsageStore
 from app.voice.addressing import for_tutor
 from app.voice.audio import decode_clip
@@ -95,6 +96,7 @@ class VoiceHub:
         http: httpx.AsyncClient,
         local_media: LocalStorage | None,
         ice: Ice,
+        sign: Callable[[Sequence[Message]], Awaitable[list[Message]]],
         max_sessions: int,
         vad: VadSettings,
         seconds_budget: int = 0,
@@ -112,6 +114,7 @@ class VoiceHub:
         self._http = http
         self._local_media = local_media
         self._ice = ice
+        self._sign = sign  # stored audio keys -> URLs, as messages are handed out
         self.max_sessions = max_sessions
         # A billed recognizer's monthly seconds; past them, the offline one takes over.
         self._seconds_budget = seconds_budget
@@ -411,11 +414,12 @@ class VoiceHub:
                 }
             )
             if await self._messages.replace(room_id, cut):
+                (shown,) = await self._sign([cut])
                 await self._sio.emit(
                     "ai-done",
                     {
                         "reply_id": played.reply_id,
-                        "message": cut.model_dump(mode="json", exclude_none=True),
+                        "message": shown.model_dump(mode="json", exclude_none=True),
                     },
                     room=room_id,
                 )
