@@ -26,7 +26,7 @@ async def readyz(request: Request) -> Response:
     if s.lifecycle.draining:
         return error_response(503, "draining", "This replica is shutting down.")
     try:
-        await asyncio.wait_for(s.redis.ping(), READINESS_PING_TIMEOUT)
+        await asyncio.wait_for(s.store.ping(), READINESS_PING_TIMEOUT)
     except _NOT_READY:
         return error_response(503, "store_unavailable", "Redis is not reachable.")
     manager = s.sio.manager
@@ -34,7 +34,13 @@ async def readyz(request: Request) -> Response:
         # Until the listener has re-subscribed, events published by other replicas would be
         # lost for this replica's clients: keep traffic away until then.
         return error_response(503, "store_unavailable", "Redis pub/sub is not subscribed yet.")
-    return JSONResponse({"status": "ready"})
+    body: dict[str, object] = {"status": "ready"}
+    if s.voice is not None:
+        # Voice load, for whoever balances calls: a full replica still serves text and its
+        # existing calls, so it stays ready (a new call there gets `voice_busy`).
+        body["voice_sessions"] = len(s.voice.sessions)
+        body["voice_capacity"] = s.voice.max_sessions
+    return JSONResponse(body)
 
 
 async def metrics(request: Request) -> Response:

@@ -12,7 +12,6 @@ from starlette.routing import Route
 from app.api.http import EndpointDoc, documented, identity, respond, services
 from app.security.turn import mint_turn_credentials
 from app.services import Services
-from app.store import keys
 
 
 class IceServer(BaseModel):
@@ -54,7 +53,7 @@ async def ice_servers_for(s: Services, user_id: str) -> tuple[list[IceServer], b
     if cfg.turn_urls:
         # The operator keeps the current secret here and rotates it; without one (no operator
         # yet, or Redis lost it and the operator has not re-seeded) we offer STUN only.
-        secret = await s.redis.hget(keys.turn_current_secret(cfg.turn_realm), "secret")
+        secret = await s.turn_secrets.current(cfg.turn_realm)
         if secret:
             username, password = mint_turn_credentials(
                 secret, user_id, cfg.turn_credential_ttl, time.time()

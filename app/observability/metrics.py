@@ -113,5 +113,13 @@ class Metrics:
             registry=r,
         )
 
+        self.voice_first_audio = Histogram(
+            "holo_voice_first_audio_seconds",
+            "A spoken question's end, detected (after the silence window), to the first frame of "
+            "the tutor's voice sent back.",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

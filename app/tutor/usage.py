@@ -11,7 +11,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from app.observability.metrics import Metrics
 from app.providers.llm import UsageReport
@@ -85,10 +84,6 @@ class UsageStore:
                         pipe.hincrby(key, field, amount)
                 pipe.expire(key, keys.USAGE_TTL)
             await pipe.execute()
-
-    async def period(self, period: str) -> dict[str, int]:
-        raw: Any = await self._redis.hgetall(keys.usage(period))
-        return {str(field): int(value) for field, value in raw.items()}
 
     async def stt_seconds_this_month(self) -> float:
         millis = await self._redis.hget(keys.usage(self.periods()[0]), STT_TOTAL)

@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,14 +25,15 @@ import socketio
 from aiortc import RTCIceServer
 
 from app.catalogue import Catalogue
-from app.models import Sender
+from app.models import Message, Sender
 from app.observability.metrics import Metrics
 from app.providers.errors import ProviderError
 from app.providers.storage.local import LocalStorage
 from app.providers.stt import STT, Recognition
 from app.store.messages import ConversationClosed, MessageStore, NotAMember
 from app.store.rooms import RoomStore
-from app.tutor.service import Control, Tutor
+from app.tutor.jobs import Control
+from app.tutor.service import Tutor
 from app.tutor.usage import UsageStore
 from app.voice.addressing import for_tutor
 from app.voice.audio import decode_clip
@@ -95,6 +96,7 @@ class VoiceHub:
         http: httpx.AsyncClient,
         local_media: LocalStorage | None,
         ice: Ice,
+        sign: Callable[[Sequence[Message]], Awaitable[list[Message]]],
         max_sessions: int,
         vad: VadSettings,
         seconds_budget: int = 0,
@@ -112,6 +114,7 @@ class VoiceHub:
         self._http = http
         self._local_media = local_media
         self._ice = ice
+        self._sign = sign  # stored audio keys -> URLs, as messages are handed out
         self.max_sessions = max_sessions
         # A billed recognizer's monthly seconds; past them, the offline one takes over.
         self._seconds_budget = seconds_budget
@@ -125,6 +128,8 @@ class VoiceHub:
         self._playback: dict[str, _RoomPlayback] = {}
         # Per session: the reply being spoken on its track and the sentences started so far.
         self._captions: dict[str, tuple[str, list[str]]] = {}
+        # When the question now being answered ended, per session (voice-to-voice latency).
+        self._asked_at: dict[str, float] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         tutor.on_control.append(self._on_control)
 
@@ -194,6 +199,7 @@ class VoiceHub:
         if self.sessions.get(session.sid) is session:
             del self.sessions[session.sid]
         self._metrics.voice_sessions.set(len(self.sessions))
+        self._asked_at.pop(session.sid, None)
         utterance = self._utterances.pop(session.sid, None)
         if utterance is not None:
             utterance.discarded = True
@@ -290,7 +296,8 @@ class VoiceHub:
         if utterance.ended is not None:
             self._metrics.stt_final_seconds.observe(time.monotonic() - utterance.ended)
         if text:
-            await self._heard(session, utterance.id, text, asked=utterance.asked)
+            if await self._heard(session, utterance.id, text, asked=utterance.asked):
+                self._asked_at[session.sid] = utterance.ended or time.monotonic()
 
     async def _record_seconds(self, stt: STT, seconds: float) -> None:
         if seconds <= 0:
@@ -311,14 +318,15 @@ class VoiceHub:
 
     async def _heard(
         self, session: VoiceSession, utterance_id: str, text: str, *, asked: bool
-    ) -> None:
+    ) -> bool:
+        """Store and queue an utterance addressed to the tutor; False when it was not."""
         room = await self._rooms.get(session.room_id)
         companion = self._catalogue.get(room.companion_id) if room else None
         if room is None or companion is None:
-            return
+            return False
         humans = await self._humans(session.room_id)
         if not for_tutor(humans=humans, asked=asked, text=text, companion_name=companion.name):
-            return  # the two humans talking to each other
+            return False  # the two humans talking to each other
         await self._transcript(session, utterance_id, text, final=True)
         peer = next(
             (p for p in await self._rooms.peers(session.room_id) if p.sid == session.sid), None
@@ -338,11 +346,12 @@ class VoiceHub:
                 member_sid=session.sid,
             )
         except (ConversationClosed, NotAMember):
-            return
+            return False
         out = stored.model_dump(mode="json", exclude_none=True)
         await self._sio.emit("message", out, room=session.room_id)
         await self._state(session.room_id, "thinking")
         await self._tutor.on_learner_message(session.room_id, stored, retried=not new)
+        return True
 
     async def _transcript(
         self, session: VoiceSession, utterance_id: str, text: str, *, final: bool
@@ -367,10 +376,14 @@ class VoiceHub:
             await self._sio.emit("tutor-state", payload, room=room_id)
 
     def _on_speaking(self, session: VoiceSession, speaking: bool) -> None:
+        asked_at = self._asked_at.pop(session.sid, None) if speaking else None
+        if asked_at is not None:
+            self._metrics.voice_first_audio.observe(time.monotonic() - asked_at)
         self._spawn(
             self._state(session.room_id, "speaking" if speaking else "listening", to=session.sid)
         )
-        caption = self._captions.pop(session.sid, None) if not speaking else None
+        # Kept: the track can pause between two clips of a reply, and the next one goes on.
+        caption = self._captions.get(session.sid) if not speaking else None
         if caption is not None:
             self._spawn(self._tutor_caption(session, caption[0], " ".join(caption[1]), final=True))
 
@@ -402,7 +415,7 @@ class VoiceHub:
     # -- barge-in --------------------------------------------------------------------------
 
     async def _barge_in(self, session: VoiceSession) -> None:
-        if not session.track.speaking:
+        if not session.track.interruptible:
             return
         if not session.asking and await self._humans(session.room_id) > 1:
             return  # the other human may be talking to the tutor; this one is not
@@ -434,11 +447,12 @@ class VoiceHub:
                 }
             )
             if await self._messages.replace(room_id, cut):
+                (shown,) = await self._sign([cut])
                 await self._sio.emit(
                     "ai-done",
                     {
                         "reply_id": played.reply_id,
-                        "message": cut.model_dump(mode="json", exclude_none=True),
+                        "message": shown.model_dump(mode="json", exclude_none=True),
                     },
                     room=room_id,
                 )

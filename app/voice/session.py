@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
+from aiortc.jitterbuffer import JitterBuffer
 from aiortc.mediastreams import MediaStreamError
 from aiortc.rtcicetransport import RTCIceCandidate
 from aiortc.sdp import candidate_from_sdp
@@ -27,6 +28,20 @@ from app.voice.vad import Segmenter, SpeechModel, VadEvent
 log = logging.getLogger(__name__)
 
 MAX_PENDING_CANDIDATES = 64
+# Audio frames aiortc's receiver holds back before decoding (its default is 4, 80 ms). Every
+# frame held delays the end of an utterance and a barge-in by 20 ms; one still absorbs the
+# reordering a LAN or a TURN relay adds. aiortc has no setting for it.
+JITTER_PREFETCH = 1
+
+
+def shorten_jitter_buffer(pc: RTCPeerConnection, prefetch: int = JITTER_PREFETCH) -> None:
+    for transceiver in pc.getTransceivers():
+        if transceiver.kind != "audio":
+            continue
+        receiver = transceiver.receiver
+        name = "_RTCRtpReceiver__jitter_buffer"
+        if hasattr(receiver, name):
+            setattr(receiver, name, JitterBuffer(capacity=16, prefetch=prefetch))
 
 
 class BadOffer(ValueError):
@@ -131,6 +146,7 @@ class VoiceSession:
         if not any(t.kind == "audio" for t in self.pc.getTransceivers()):
             raise BadOffer("sdp: the offer has no audio")
         self.pc.addTrack(self.track)
+        shorten_jitter_buffer(self.pc)
         self._described = True
         for candidate in self._pending:
             with contextlib.suppress(Exception):

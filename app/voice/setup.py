@@ -15,7 +15,6 @@ from app.providers.stt.pocketsphinx import PocketsphinxSTT
 from app.realtime.manager import RedisPubSubManager
 from app.services import Services
 from app.tutor.service import Tutor
-from app.tutor.usage import UsageStore
 from app.voice.hub import VoiceHub
 from app.voice.session import VadSettings
 
@@ -61,11 +60,12 @@ async def open_voice(
         catalogue=services.catalogue,
         tutor=tutor,
         stt=stt,
-        usage=UsageStore(services.redis, services.metrics),
+        usage=tutor.deps.usage,
         metrics=services.metrics,
         http=services.http,
         local_media=local,
         ice=ice,
+        sign=services.with_audio_links,
         max_sessions=settings.voice_max_sessions,
         seconds_budget=settings.stt_seconds_budget,
         offline_stt=PocketsphinxSTT,

@@ -22,6 +22,9 @@ FRAME_SAMPLES = 960  # 20 ms
 FRAME_BYTES = FRAME_SAMPLES * 2
 TIME_BASE = fractions.Fraction(1, RATE)
 SILENCE = bytes(FRAME_BYTES)
+# A reply whose next clip is not decoded yet leaves a short gap; speech that starts in it still
+# interrupts the reply.
+BETWEEN_CLIPS = 0.3
 
 
 @dataclass
@@ -67,6 +70,7 @@ class TutorVoiceTrack(MediaStreamTrack):
         self._pts = 0
         self._on_speaking = on_speaking
         self.speaking = False
+        self._last_voice = 0.0  # monotonic time of the last frame with the tutor's voice
         # Wall-clock time of the first audible frame of the current reply (the benchmark).
         self.first_audio_at: float | None = None
 
@@ -81,17 +85,22 @@ class TutorVoiceTrack(MediaStreamTrack):
             self._heard = []
         self._queue.append(clip)
 
+    @property
+    def interruptible(self) -> bool:
+        """Speaking, or between two clips of a reply."""
+        return self.speaking or time.monotonic() - self._last_voice < BETWEEN_CLIPS
+
     def cut(self) -> Played | None:
         """Stop at once; what was heard of the reply that was playing (None when silent)."""
-        if not self._queue:
+        current = self._queue[0] if self._queue else None
+        if current is None and not self._heard:
             return None
-        current = self._queue[0]
-        reply_id = current.reply_id
+        reply_id = current.reply_id if current is not None else self._heard[-1].reply_id
         heard = [c for c in self._heard if c.reply_id == reply_id and c is not current]
         parts = [c.text for c in heard]
-        if current.played:
+        if current is not None and current.played:
             parts.append(cut_text(current.text, current.played / max(1, len(current.pcm))))
-        started = len(heard) + (1 if current.played else 0)
+        started = len(heard) + (1 if current is not None and current.played else 0)
         self._queue.clear()
         self._heard = []
         self._set_speaking(False)
@@ -122,6 +131,7 @@ class TutorVoiceTrack(MediaStreamTrack):
             if clip.played >= len(clip.pcm):
                 self._queue.popleft()
         self._set_speaking(True)
+        self._last_voice = time.monotonic()
         if len(out) < FRAME_BYTES:
             out += bytes(FRAME_BYTES - len(out))
         return bytes(out)

@@ -23,8 +23,10 @@ class TutorRoom:
         return [self.learner] + ([self.friend] if self.friend else [])
 
     async def say(self, text: str, client_id: str) -> dict[str, Any]:
+        # With a second person in the room, only a message addressed to the tutor is answered.
         ack = await self.learner.call(
-            "message", {"room_id": self.room_id, "text": text, "client_id": client_id}
+            "message",
+            {"room_id": self.room_id, "text": text, "client_id": client_id, "to_tutor": True},
         )
         assert ack["ok"], ack
         message: dict[str, Any] = ack["message"]

@@ -10,6 +10,7 @@ import math
 import subprocess
 import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -45,12 +46,23 @@ def rms(pcm: bytes) -> float:
     return math.sqrt(sum(s * s for s in samples) / max(1, len(samples)))
 
 
+async def poll(predicate: Callable[[], bool], timeout: float = 20, what: str = "it") -> None:
+    """For state an aiortc track changes frame by frame, where no event exists to await."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        await asyncio.sleep(0.01)
+    raise TimeoutError(f"waited {timeout:g}s for {what}")
+
+
 class Microphone(MediaStreamTrack):
     kind = "audio"
 
     def __init__(self) -> None:
         super().__init__()
-        self._queue: deque[bytes] = deque()
+        self._queue: deque[tuple[bytes, bool]] = deque()
+        self.started: list[float] = []  # wall clock when each said PCM began to be sent
         self._start: float | None = None
         self._pts = 0
         self.spoken_until: float | None = None  # wall clock when the queued speech ends
@@ -64,7 +76,7 @@ class Microphone(MediaStreamTrack):
         """Queue speech; returns when (wall clock) its last sample will have been sent."""
         for i in range(0, len(pcm), FRAME * 2):
             chunk = pcm[i : i + FRAME * 2]
-            self._queue.append(chunk + bytes(FRAME * 2 - len(chunk)))
+            self._queue.append((chunk + bytes(FRAME * 2 - len(chunk)), i == 0))
         self.spoken_until = time.time() + len(self._queue) * FRAME / RATE
         return self.spoken_until
 
@@ -79,7 +91,12 @@ class Microphone(MediaStreamTrack):
             if wait > 0:
                 await asyncio.sleep(wait)
         frame = AudioFrame(format="s16", layout="mono", samples=FRAME)
-        frame.planes[0].update(self._queue.popleft() if self._queue else bytes(FRAME * 2))
+        pcm = bytes(FRAME * 2)
+        if self._queue:
+            pcm, first = self._queue.popleft()
+            if first:
+                self.started.append(time.time())
+        frame.planes[0].update(pcm)
         frame.sample_rate = RATE
         frame.pts = self._pts
         frame.time_base = TIME_BASE
@@ -131,11 +148,8 @@ class TutorCall:
         await self.pc.setRemoteDescription(RTCSessionDescription(**ack["sdp"]))
 
     async def mic_done(self) -> None:
-        """Wait until everything queued on the microphone was sent, plus the end-of-utterance
-        silence and the recognizer's time (the server has then handled the utterance)."""
-        while self.mic.pending:
-            await asyncio.sleep(0.02)
-        await asyncio.sleep(0)
+        """Wait until everything queued on the microphone was sent."""
+        await poll(lambda: not self.mic.pending, what="the microphone to be sent")
 
     async def voice_after(self, since: float, timeout: float = 20) -> float:
         """The first time voice was received after ``since`` (wall clock)."""

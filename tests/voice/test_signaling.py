@@ -128,6 +128,10 @@ async def test_over_the_session_cap_voice_is_busy_and_text_still_works(
         ack = await refused.offer()
         await refused.pc.close()
         assert ack["ok"] is False and ack["error"]["code"] == "voice_busy"
+        # Full, and still ready: text and the calls in progress go on here.
+        ready = await late.api.request("GET", "/readyz")
+        assert ready.status_code == 200
+        assert ready.json() == {"status": "ready", "voice_sessions": 3, "voice_capacity": 3}
         sent = await late.socket.call(
             "message", {"room_id": late.room_id, "text": "hello", "client_id": "c1"}
         )

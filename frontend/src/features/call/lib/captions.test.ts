@@ -19,11 +19,13 @@ describe("captions", () => {
       said("u1", "what is the capital"),
       said("u1", "what is the capital of france", true),
       said("u1", "what is the", false), // a partial overtaken by the final one
-      said("a1", "Paris is the capital", false, true),
+      said("a1", "Paris is the capital.", false, true),
+      said("a1", "Paris is the capital.", true, true), // the voice paused between sentences
+      said("a1", "Paris is the capital. It is big.", false, true), // and went on
     ]);
     expect(lines.map((l) => [l.utterance_id, l.text, l.final])).toEqual([
       ["u1", "what is the capital of france", true],
-      ["a1", "Paris is the capital", false],
+      ["a1", "Paris is the capital. It is big.", false],
     ]);
     expect(lines[1].speaker).toEqual({ kind: "ai" });
   });

@@ -21,8 +21,11 @@ export function addCaption(captions: Caption[], event: TranscriptEvent): Caption
   };
   const at = captions.findIndex((c) => c.utterance_id === event.utterance_id);
   if (at >= 0) {
-    // A late partial must not undo the final text.
-    if (captions[at].final && !event.final) return captions;
+    // A late partial must not undo the final text; the tutor's caption may go on after a
+    // pause between two sentences (longer text, same utterance).
+    if (captions[at].final && !event.final && event.text.length <= captions[at].text.length) {
+      return captions;
+    }
     return captions.map((c, i) => (i === at ? line : c));
   }
   if (!event.text.trim()) return captions;
