@@ -144,14 +144,17 @@ async def voice_page(
 
 @pytest.fixture(scope="module")
 def voice_cluster(
-    frontend_dist: None, redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
+    frontend_dist: None, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Replica, Replica, LoadBalancer]]:
     """Two replicas with voice on (offline recognizer, offline tutor and voice, clips on a
-    shared disk), and nginx with sticky sessions in front of them."""
+    shared disk), and nginx with sticky sessions in front of them. Their own Redis: the tutor's
+    job queue is shared by every replica of a Redis, and the session's other replicas (the
+    stand-in model and voice) would take these rooms' jobs."""
     media = tmp_path_factory.mktemp("voice-e2e-media")
+    redis = RedisServer().start()
     env = {
         **BASE_ENV,
-        "HOLO_REDIS_URL": redis_server.url,
+        "HOLO_REDIS_URL": redis.url,
         "HOLO_MEDIA_DIR": str(media),
         # Both ends on loopback: host candidates only (aiortc would try a public STUN server).
         "HOLO_STUN_URLS": "",
@@ -164,6 +167,7 @@ def voice_cluster(
     lb.stop()
     a.stop()
     b.stop()
+    redis.stop()
 
 
 def metric(replica: Replica, name: str) -> float:
