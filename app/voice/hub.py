@@ -150,6 +150,7 @@ class VoiceHub:
             on_vad=self._on_vad,
             on_closed=self._on_closed,
             on_speaking=self._on_speaking,
+            on_clip=self._on_clip,
         )
         self.sessions[sid] = session
         self._metrics.voice_sessions.set(len(self.sessions))
@@ -378,6 +379,17 @@ class VoiceHub:
         self._spawn(
             self._state(session.room_id, "speaking" if speaking else "listening", to=session.sid)
         )
+
+    def _on_clip(self, session: VoiceSession, clip: Clip) -> None:
+        """The tutor's side of the captions, as each sentence starts playing to this person."""
+        caption = {
+            "room_id": session.room_id,
+            "utterance_id": f"{clip.reply_id}-{clip.seq}",
+            "speaker": {"kind": "ai"},
+            "text": clip.text,
+            "final": True,
+        }
+        self._spawn(self._sio.emit("transcript", caption, to=session.sid))
 
     # -- barge-in --------------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ from aiortc.rtcicetransport import RTCIceCandidate
 from aiortc.sdp import candidate_from_sdp
 
 from app.voice.audio import Downsampler
-from app.voice.track import TutorVoiceTrack
+from app.voice.track import Clip, TutorVoiceTrack
 from app.voice.vad import Segmenter, SpeechModel, VadEvent
 
 log = logging.getLogger(__name__)
@@ -89,13 +89,17 @@ class VoiceSession:
         on_vad: OnVad,
         on_closed: Callable[[VoiceSession], Awaitable[None]],
         on_speaking: Callable[[VoiceSession, bool], None],
+        on_clip: Callable[[VoiceSession, Clip], None],
     ) -> None:
         self.sid = sid
         self.room_id = room_id
         self.user_id = user_id
         self.asking = False  # push-to-talk held ("Ask <name>")
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=ice_servers))
-        self.track = TutorVoiceTrack(on_speaking=lambda speaking: on_speaking(self, speaking))
+        self.track = TutorVoiceTrack(
+            on_speaking=lambda speaking: on_speaking(self, speaking),
+            on_clip=lambda clip: on_clip(self, clip),
+        )
         self._segmenter = Segmenter(
             model, silence_seconds=vad.silence_seconds, min_speech_seconds=vad.min_speech_seconds
         )

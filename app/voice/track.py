@@ -57,13 +57,18 @@ def cut_text(text: str, fraction: float) -> str:
 class TutorVoiceTrack(MediaStreamTrack):
     kind = "audio"
 
-    def __init__(self, on_speaking: Callable[[bool], None] | None = None) -> None:
+    def __init__(
+        self,
+        on_speaking: Callable[[bool], None] | None = None,
+        on_clip: Callable[[Clip], None] | None = None,
+    ) -> None:
         super().__init__()
         self._queue: deque[Clip] = deque()
         self._heard: list[Clip] = []  # clips of the current reply already started
         self._start: float | None = None
         self._pts = 0
         self._on_speaking = on_speaking
+        self._on_clip = on_clip  # a clip starts playing (captions follow the voice)
         self.speaking = False
         self._last_voice = 0.0  # monotonic time of the last frame with the tutor's voice
         # Wall-clock time of the first audible frame of the current reply (the benchmark).
@@ -118,6 +123,8 @@ class TutorVoiceTrack(MediaStreamTrack):
             clip = self._queue[0]
             if clip.played == 0:
                 self._heard.append(clip)
+                if self._on_clip is not None:
+                    self._on_clip(clip)
             take = clip.pcm[clip.played : clip.played + FRAME_BYTES - len(out)]
             clip.played += len(take)
             out += take

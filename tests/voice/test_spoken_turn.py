@@ -32,6 +32,9 @@ async def test_a_spoken_question_is_transcribed_answered_aloud_and_stored(
         assert stored["client_id"] == f"utt-{transcript['utterance_id']}"
 
         await call.voice_after(said_at, timeout=20)
+        caption = await me.socket.next("transcript", timeout=10)  # the tutor's side, as it speaks
+        assert caption["speaker"] == {"kind": "ai"} and caption["final"] is True
+        assert caption["text"] and caption["utterance_id"].endswith("-0")
         states = {(await me.socket.next("tutor-state", timeout=10))["state"] for _ in range(2)}
         assert "speaking" in states
 
