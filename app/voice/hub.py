@@ -293,7 +293,10 @@ class VoiceHub:
         if utterance.ended is not None:
             self._metrics.stt_final_seconds.observe(time.monotonic() - utterance.ended)
         if text:
-            if await self._heard(session, utterance.id, text, asked=utterance.asked):
+            heard = await self._heard(
+                session, utterance.id, text, asked=utterance.asked, stt=utterance.stt
+            )
+            if heard:
                 self._asked_at[session.sid] = utterance.ended or time.monotonic()
 
     async def _record_seconds(self, stt: STT, seconds: float) -> None:
@@ -314,7 +317,7 @@ class VoiceHub:
         return len({peer.user_id for peer in await self._rooms.peers(room_id)})
 
     async def _heard(
-        self, session: VoiceSession, utterance_id: str, text: str, *, asked: bool
+        self, session: VoiceSession, utterance_id: str, text: str, *, asked: bool, stt: STT
     ) -> bool:
         """Store and queue an utterance addressed to the tutor; False when it was not."""
         room = await self._rooms.get(session.room_id)
@@ -339,7 +342,13 @@ class VoiceHub:
                 sender,
                 text,
                 client_id=f"utt-{utterance_id}",
-                metadata={"spoken": True, "utterance_id": utterance_id},
+                metadata={
+                    "spoken": True,
+                    "utterance_id": utterance_id,
+                    # Which recognizer wrote the text; offline (pocketsphinx) is labelled as such.
+                    "stt": stt.provider,
+                    "stt_offline": stt.offline,
+                },
                 member_sid=session.sid,
             )
         except (ConversationClosed, NotAMember):

@@ -28,6 +28,7 @@ async def test_a_spoken_question_is_transcribed_answered_aloud_and_stored(
 
         stored = await me.socket.next("message", timeout=10)
         assert stored["metadata"]["spoken"] is True
+        assert stored["metadata"]["stt"] == "pocketsphinx" and stored["metadata"]["stt_offline"]
         assert stored["text"] == transcript["text"]
         assert stored["client_id"] == f"utt-{transcript['utterance_id']}"
 
