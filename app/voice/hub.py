@@ -17,7 +17,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import httpx
@@ -32,11 +32,13 @@ from app.providers.storage.local import LocalStorage
 from app.providers.stt import STT, Recognition
 from app.store.messages import ConversationClosed, MessageStore, NotAMember
 from app.store.rooms import RoomStore
+from app.tutor.events import AiDone, Notice
 from app.tutor.jobs import Control
 from app.tutor.service import Tutor
 from app.tutor.usage import UsageStore
 from app.voice.addressing import for_tutor
 from app.voice.audio import decode_clip
+from app.voice.events import AiSpeaker, Transcript, TutorState, UserSpeaker, send
 from app.voice.session import VadSettings, VoiceSession, parse_candidate
 from app.voice.track import Clip, Played
 from app.voice.vad import SileroModel, SpeechModel, VadEvent
@@ -44,6 +46,7 @@ from app.voice.vad import SileroModel, SpeechModel, VadEvent
 log = logging.getLogger(__name__)
 
 VOICE_IDLE = "The tutor stopped listening: no audio reached it for a while."
+State = Literal["listening", "thinking", "speaking"]
 SPEECH_FAILED = "Your speech could not be transcribed just now; say it again, or type it."
 
 
@@ -204,11 +207,8 @@ class VoiceHub:
         if not any(s.room_id == session.room_id for s in self.sessions.values()):
             self._playback.pop(session.room_id, None)
         if session.idle:
-            self._spawn(
-                self._sio.emit(
-                    "notice", {"code": "voice_idle", "message": VOICE_IDLE}, to=session.sid
-                )
-            )
+            notice = Notice(code="voice_idle", message=VOICE_IDLE)
+            self._spawn(send(self._sio, notice, to=session.sid))
 
     def _spawn(self, coroutine: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(coroutine)
@@ -309,9 +309,8 @@ class VoiceHub:
     async def _speech_failed(self, session: VoiceSession, error: ProviderError) -> None:
         log.warning("voice session %s: speech to text failed: %s", session.sid, error)
         self._metrics.errors.labels("stt", error.code).inc()
-        await self._sio.emit(
-            "notice", {"code": "speech_unavailable", "message": SPEECH_FAILED}, to=session.sid
-        )
+        notice = Notice(code="speech_unavailable", message=SPEECH_FAILED)
+        await send(self._sio, notice, to=session.sid)
 
     async def _humans(self, room_id: str) -> int:
         return len({peer.user_id for peer in await self._rooms.peers(room_id)})
@@ -362,24 +361,17 @@ class VoiceHub:
     async def _transcript(
         self, session: VoiceSession, utterance_id: str, text: str, *, final: bool
     ) -> None:
-        await self._sio.emit(
-            "transcript",
-            {
-                "room_id": session.room_id,
-                "utterance_id": utterance_id,
-                "speaker": {"kind": "user", "user_id": session.user_id},
-                "text": text,
-                "final": final,
-            },
-            room=session.room_id,
+        transcript = Transcript(
+            room_id=session.room_id,
+            utterance_id=utterance_id,
+            speaker=UserSpeaker(user_id=session.user_id),
+            text=text,
+            final=final,
         )
+        await send(self._sio, transcript, room=session.room_id)
 
-    async def _state(self, room_id: str, state: str, *, to: str | None = None) -> None:
-        payload = {"room_id": room_id, "state": state}
-        if to is not None:
-            await self._sio.emit("tutor-state", payload, to=to)
-        else:
-            await self._sio.emit("tutor-state", payload, room=room_id)
+    async def _state(self, room_id: str, state: State, *, to: str | None = None) -> None:
+        await send(self._sio, TutorState(room_id=room_id, state=state), room=room_id, to=to)
 
     def _on_speaking(self, session: VoiceSession, speaking: bool) -> None:
         asked_at = self._asked_at.pop(session.sid, None) if speaking else None
@@ -391,14 +383,14 @@ class VoiceHub:
 
     def _on_clip(self, session: VoiceSession, clip: Clip) -> None:
         """The tutor's side of the captions, as each sentence starts playing to this person."""
-        caption = {
-            "room_id": session.room_id,
-            "utterance_id": f"{clip.reply_id}-{clip.seq}",
-            "speaker": {"kind": "ai"},
-            "text": clip.text,
-            "final": True,
-        }
-        self._spawn(self._sio.emit("transcript", caption, to=session.sid))
+        caption = Transcript(
+            room_id=session.room_id,
+            utterance_id=f"{clip.reply_id}-{clip.seq}",
+            speaker=AiSpeaker(),
+            text=clip.text,
+            final=True,
+        )
+        self._spawn(send(self._sio, caption, to=session.sid))
 
     # -- barge-in --------------------------------------------------------------------------
 
@@ -436,14 +428,11 @@ class VoiceHub:
             )
             if await self._messages.replace(room_id, cut):
                 (shown,) = await self._sign([cut])
-                await self._sio.emit(
-                    "ai-done",
-                    {
-                        "reply_id": played.reply_id,
-                        "message": shown.model_dump(mode="json", exclude_none=True),
-                    },
-                    room=room_id,
+                done = AiDone(
+                    reply_id=played.reply_id,
+                    message=shown.model_dump(mode="json", exclude_none=True),
                 )
+                await send(self._sio, done, room=room_id)
             return
 
     def _on_control(self, control: Control) -> None:
