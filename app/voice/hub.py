@@ -17,7 +17,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import httpx
@@ -32,11 +32,13 @@ from app.providers.storage.local import LocalStorage
 from app.providers.stt import STT, Recognition
 from app.store.messages import ConversationClosed, MessageStore, NotAMember
 from app.store.rooms import RoomStore
+from app.tutor.events import AiDone, Notice
 from app.tutor.jobs import Control
 from app.tutor.service import Tutor
 from app.tutor.usage import UsageStore
 from app.voice.addressing import for_tutor
 from app.voice.audio import decode_clip
+from app.voice.events import AiSpeaker, Transcript, TutorState, UserSpeaker, send
 from app.voice.session import VadSettings, VoiceSession, parse_candidate
 from app.voice.track import Clip, Played
 from app.voice.vad import SileroModel, SpeechModel, VadEvent
@@ -44,6 +46,7 @@ from app.voice.vad import SileroModel, SpeechModel, VadEvent
 log = logging.getLogger(__name__)
 
 VOICE_IDLE = "The tutor stopped listening: no audio reached it for a while."
+State = Literal["listening", "thinking", "speaking"]
 SPEECH_FAILED = "Your speech could not be transcribed just now; say it again, or type it."
 
 
@@ -126,8 +129,6 @@ class VoiceHub:
         self._pending_candidates: dict[str, list[dict[str, Any]]] = {}
         self._utterances: dict[str, _Utterance] = {}
         self._playback: dict[str, _RoomPlayback] = {}
-        # Per session: the reply being spoken on its track and the sentences started so far.
-        self._captions: dict[str, tuple[str, list[str]]] = {}
         # When the question now being answered ended, per session (voice-to-voice latency).
         self._asked_at: dict[str, float] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -195,7 +196,6 @@ class VoiceHub:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def _on_closed(self, session: VoiceSession) -> None:
-        self._captions.pop(session.sid, None)
         if self.sessions.get(session.sid) is session:
             del self.sessions[session.sid]
         self._metrics.voice_sessions.set(len(self.sessions))
@@ -207,11 +207,8 @@ class VoiceHub:
         if not any(s.room_id == session.room_id for s in self.sessions.values()):
             self._playback.pop(session.room_id, None)
         if session.idle:
-            self._spawn(
-                self._sio.emit(
-                    "notice", {"code": "voice_idle", "message": VOICE_IDLE}, to=session.sid
-                )
-            )
+            notice = Notice(code="voice_idle", message=VOICE_IDLE)
+            self._spawn(send(self._sio, notice, to=session.sid))
 
     def _spawn(self, coroutine: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(coroutine)
@@ -296,7 +293,10 @@ class VoiceHub:
         if utterance.ended is not None:
             self._metrics.stt_final_seconds.observe(time.monotonic() - utterance.ended)
         if text:
-            if await self._heard(session, utterance.id, text, asked=utterance.asked):
+            heard = await self._heard(
+                session, utterance.id, text, asked=utterance.asked, stt=utterance.stt
+            )
+            if heard:
                 self._asked_at[session.sid] = utterance.ended or time.monotonic()
 
     async def _record_seconds(self, stt: STT, seconds: float) -> None:
@@ -309,15 +309,14 @@ class VoiceHub:
     async def _speech_failed(self, session: VoiceSession, error: ProviderError) -> None:
         log.warning("voice session %s: speech to text failed: %s", session.sid, error)
         self._metrics.errors.labels("stt", error.code).inc()
-        await self._sio.emit(
-            "notice", {"code": "speech_unavailable", "message": SPEECH_FAILED}, to=session.sid
-        )
+        notice = Notice(code="speech_unavailable", message=SPEECH_FAILED)
+        await send(self._sio, notice, to=session.sid)
 
     async def _humans(self, room_id: str) -> int:
         return len({peer.user_id for peer in await self._rooms.peers(room_id)})
 
     async def _heard(
-        self, session: VoiceSession, utterance_id: str, text: str, *, asked: bool
+        self, session: VoiceSession, utterance_id: str, text: str, *, asked: bool, stt: STT
     ) -> bool:
         """Store and queue an utterance addressed to the tutor; False when it was not."""
         room = await self._rooms.get(session.room_id)
@@ -342,7 +341,13 @@ class VoiceHub:
                 sender,
                 text,
                 client_id=f"utt-{utterance_id}",
-                metadata={"spoken": True, "utterance_id": utterance_id},
+                metadata={
+                    "spoken": True,
+                    "utterance_id": utterance_id,
+                    # Which recognizer wrote the text; offline (pocketsphinx) is labelled as such.
+                    "stt": stt.provider,
+                    "stt_offline": stt.offline,
+                },
                 member_sid=session.sid,
             )
         except (ConversationClosed, NotAMember):
@@ -356,24 +361,17 @@ class VoiceHub:
     async def _transcript(
         self, session: VoiceSession, utterance_id: str, text: str, *, final: bool
     ) -> None:
-        await self._sio.emit(
-            "transcript",
-            {
-                "room_id": session.room_id,
-                "utterance_id": utterance_id,
-                "speaker": {"kind": "user", "user_id": session.user_id},
-                "text": text,
-                "final": final,
-            },
-            room=session.room_id,
+        transcript = Transcript(
+            room_id=session.room_id,
+            utterance_id=utterance_id,
+            speaker=UserSpeaker(user_id=session.user_id),
+            text=text,
+            final=final,
         )
+        await send(self._sio, transcript, room=session.room_id)
 
-    async def _state(self, room_id: str, state: str, *, to: str | None = None) -> None:
-        payload = {"room_id": room_id, "state": state}
-        if to is not None:
-            await self._sio.emit("tutor-state", payload, to=to)
-        else:
-            await self._sio.emit("tutor-state", payload, room=room_id)
+    async def _state(self, room_id: str, state: State, *, to: str | None = None) -> None:
+        await send(self._sio, TutorState(room_id=room_id, state=state), room=room_id, to=to)
 
     def _on_speaking(self, session: VoiceSession, speaking: bool) -> None:
         asked_at = self._asked_at.pop(session.sid, None) if speaking else None
@@ -382,35 +380,17 @@ class VoiceHub:
         self._spawn(
             self._state(session.room_id, "speaking" if speaking else "listening", to=session.sid)
         )
-        # Kept: the track can pause between two clips of a reply, and the next one goes on.
-        caption = self._captions.get(session.sid) if not speaking else None
-        if caption is not None:
-            self._spawn(self._tutor_caption(session, caption[0], " ".join(caption[1]), final=True))
 
     def _on_clip(self, session: VoiceSession, clip: Clip) -> None:
-        """A sentence starts playing on this listener's track: the tutor's side of the live
-        captions, in step with what this listener hears (each human has their own track)."""
-        reply_id, said = self._captions.get(session.sid, (clip.reply_id, []))
-        if reply_id != clip.reply_id:
-            reply_id, said = clip.reply_id, []
-        said.append(clip.text)
-        self._captions[session.sid] = (reply_id, said)
-        self._spawn(self._tutor_caption(session, reply_id, " ".join(said), final=False))
-
-    async def _tutor_caption(
-        self, session: VoiceSession, reply_id: str, text: str, *, final: bool
-    ) -> None:
-        await self._sio.emit(
-            "transcript",
-            {
-                "room_id": session.room_id,
-                "utterance_id": reply_id,
-                "speaker": {"kind": "ai"},
-                "text": text,
-                "final": final,
-            },
-            to=session.sid,
+        """The tutor's side of the captions, as each sentence starts playing to this person."""
+        caption = Transcript(
+            room_id=session.room_id,
+            utterance_id=f"{clip.reply_id}-{clip.seq}",
+            speaker=AiSpeaker(),
+            text=clip.text,
+            final=True,
         )
+        self._spawn(send(self._sio, caption, to=session.sid))
 
     # -- barge-in --------------------------------------------------------------------------
 
@@ -448,14 +428,11 @@ class VoiceHub:
             )
             if await self._messages.replace(room_id, cut):
                 (shown,) = await self._sign([cut])
-                await self._sio.emit(
-                    "ai-done",
-                    {
-                        "reply_id": played.reply_id,
-                        "message": shown.model_dump(mode="json", exclude_none=True),
-                    },
-                    room=room_id,
+                done = AiDone(
+                    reply_id=played.reply_id,
+                    message=shown.model_dump(mode="json", exclude_none=True),
                 )
+                await send(self._sio, done, room=room_id)
             return
 
     def _on_control(self, control: Control) -> None:

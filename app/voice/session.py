@@ -89,7 +89,7 @@ class VoiceSession:
         on_vad: OnVad,
         on_closed: Callable[[VoiceSession], Awaitable[None]],
         on_speaking: Callable[[VoiceSession, bool], None],
-        on_clip: Callable[[VoiceSession, Clip], None] | None = None,
+        on_clip: Callable[[VoiceSession, Clip], None],
     ) -> None:
         self.sid = sid
         self.room_id = room_id
@@ -98,7 +98,7 @@ class VoiceSession:
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=ice_servers))
         self.track = TutorVoiceTrack(
             on_speaking=lambda speaking: on_speaking(self, speaking),
-            on_clip=(lambda clip: on_clip(self, clip)) if on_clip is not None else None,
+            on_clip=lambda clip: on_clip(self, clip),
         )
         self._segmenter = Segmenter(
             model, silence_seconds=vad.silence_seconds, min_speech_seconds=vad.min_speech_seconds

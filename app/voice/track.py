@@ -63,12 +63,12 @@ class TutorVoiceTrack(MediaStreamTrack):
         on_clip: Callable[[Clip], None] | None = None,
     ) -> None:
         super().__init__()
-        self._on_clip = on_clip  # a clip starts playing (the tutor's live captions)
         self._queue: deque[Clip] = deque()
         self._heard: list[Clip] = []  # clips of the current reply already started
         self._start: float | None = None
         self._pts = 0
         self._on_speaking = on_speaking
+        self._on_clip = on_clip  # a clip starts playing (captions follow the voice)
         self.speaking = False
         self._last_voice = 0.0  # monotonic time of the last frame with the tutor's voice
         # Wall-clock time of the first audible frame of the current reply (the benchmark).

@@ -4,6 +4,7 @@ The CRD schema already rejects most bad input; this module checks what a schema 
 (cross-field rules) and raises `SpecError`, which the handlers treat as permanent.
 """
 
+import ipaddress
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -64,6 +65,8 @@ class TurnServerSpec:
     rotation: Rotation = Rotation()
     image: str = DEFAULT_IMAGE
     resources: dict[str, Any] = field(default_factory=dict)
+    # Private networks a relay may reach anyway (the pods where the tutor's WebRTC peers listen).
+    allowed_peers: tuple[str, ...] = ()
 
     @property
     def relay_port_count(self) -> int:
@@ -102,6 +105,7 @@ def parse_spec(raw: dict[str, Any]) -> TurnServerSpec:
             ),
             image=raw.get("image", DEFAULT_IMAGE),
             resources=dict(raw.get("resources", {})),
+            allowed_peers=tuple(str(ipaddress.ip_network(c)) for c in raw.get("allowedPeers", [])),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise SpecError(f"invalid spec: {exc!r}") from exc
@@ -110,6 +114,10 @@ def parse_spec(raw: dict[str, Any]) -> TurnServerSpec:
 
 
 def _check(spec: TurnServerSpec) -> None:
+    for cidr in spec.allowed_peers:
+        network = ipaddress.ip_network(cidr)
+        if network.prefixlen < (8 if network.version == 4 else 32):
+            raise SpecError(f"allowedPeers: {cidr} is wider than a relay should reach")
     if spec.ports.relay_min > spec.ports.relay_max:
         raise SpecError("ports.relayMin must not exceed ports.relayMax")
     if spec.address_source is AddressSource.STATIC and not spec.static_address:

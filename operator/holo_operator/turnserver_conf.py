@@ -41,11 +41,12 @@ DENIED_PEER_NETWORKS = (
 
 def denied_peer_ranges() -> list[str]:
     """coturn wants `first-last` address ranges, not CIDR."""
-    ranges = []
-    for cidr in DENIED_PEER_NETWORKS:
-        net = ipaddress.ip_network(cidr)
-        ranges.append(f"{net.network_address}-{net.broadcast_address}")
-    return ranges
+    return [_range(cidr) for cidr in DENIED_PEER_NETWORKS]
+
+
+def _range(cidr: str) -> str:
+    net = ipaddress.ip_network(cidr)
+    return f"{net.network_address}-{net.broadcast_address}"
 
 
 def render_turnserver_conf(spec: TurnServerSpec) -> str:
@@ -72,6 +73,8 @@ def render_turnserver_conf(spec: TurnServerSpec) -> str:
         "pidfile=/tmp/turnserver.pid",
     ]
     lines += [f"denied-peer-ip={r}" for r in denied_peer_ranges()]
+    # coturn lets an allowed range through even inside a denied one.
+    lines += [f"allowed-peer-ip={_range(cidr)}" for cidr in spec.allowed_peers]
     return "\n".join(lines) + "\n"
 
 

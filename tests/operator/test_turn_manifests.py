@@ -117,6 +117,16 @@ def test_turnserver_conf_authenticates_from_redis_and_denies_private_peers() -> 
     assert not any(line.startswith(("static-auth-secret", "redis-userdb")) for line in lines)
 
 
+def test_allowed_peers_open_the_pod_network_to_relays_and_nothing_wider() -> None:
+    spec = parse_spec({**HOST_SPEC, "allowedPeers": ["10.244.0.0/16"]})
+    lines = render_turnserver_conf(spec).splitlines()
+    assert "allowed-peer-ip=10.244.0.0-10.244.255.255" in lines
+    assert "denied-peer-ip=10.0.0.0-10.255.255.255" in lines  # the rest of 10/8 stays denied
+    for wide in (["0.0.0.0/0"], ["10.0.0.0/4"], ["not-a-network"]):
+        with pytest.raises(SpecError):
+            parse_spec({**HOST_SPEC, "allowedPeers": wide})
+
+
 def test_redis_url_becomes_a_coturn_connection_string() -> None:
     assert redis_userdb("redis://:p%40ss@redis.holo:6380/2") == (
         "ip=redis.holo dbname=2 port=6380 password=p@ss connect_timeout=30"
