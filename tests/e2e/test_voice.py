@@ -285,9 +285,12 @@ async def test_talk_interrupt_and_keep_talking_when_a_replica_dies(
     await expect(caption).to_contain_text(KEY_WORDS, timeout=30_000)
     await hears_tutor(page)
     await expect(tile).to_have_attribute("data-state", "speaking")
-    # Captions of both sides: the tutor's first sentence as it starts playing.
+    # Captions of both sides: the tutor's line holds the words of its reply as they play.
     tutor_caption = page.get_by_test_id("captions").locator("li[data-speaker=ai]")
-    await expect(tutor_caption.first).to_contain_text("offline practice mode")
+    await expect(tutor_caption).to_contain_text("Ada:")
+    said = (await tutor_caption.inner_text()).removeprefix("Ada:").strip().lstrip("…")
+    reply = page.get_by_test_id("messages").locator("[data-kind=ai], [data-kind=ai-draft]")
+    assert said and said in await reply.first.locator(".text").inner_text()
     mine = page.get_by_test_id("messages").locator(".msg-me")
     await expect(mine).to_have_count(1)
     await expect(mine).to_contain_text("(spoken)")

@@ -109,7 +109,7 @@ export function TutorTile(p: Props) {
       {p.call.captions.length > 0 && (
         <ol className="captions" aria-label="Live captions" data-testid="captions">
           {p.call.captions.map((c) => (
-            <li key={c.utterance_id} data-final={c.final} data-speaker={c.speaker.kind}>
+            <li key={c.ids[0]} data-final={c.final} data-speaker={c.speaker.kind}>
               <span className="who">{speakerName(c, p)}:</span> {captionTail(c.text)}
             </li>
           ))}
