@@ -47,7 +47,7 @@ from app.tutor.sentences import SentenceSplitter
 from app.voice.session import shorten_jitter_buffer
 from tests.clients import Api, SocketClient
 from tests.conftest import BASE_ENV
-from tests.servers import Replica, free_port
+from tests.servers import RedisServer, Replica, free_port
 from tests.stubs.openai_chat import _TOKEN, ChatProfile, OpenAIChatStub
 from tests.stubs.server import BackgroundServer
 from tests.stubs.transcription import TranscriptionStub
@@ -205,6 +205,48 @@ async def conversation(replica: Replica, turns: int, workdir: Path) -> dict[str,
     return {"v2v": v2v, "barge": barge, "metrics": metrics}
 
 
+async def two_replicas(env: dict[str, str], turns: int, workdir: Path) -> list[float]:
+    """Two people on two replicas (one Redis, one media directory): the one who asks (push to
+    talk) and the other both hear the reply; how much later does the second hear it?"""
+    redis = RedisServer().start()
+    shared = {**env, "HOLO_REDIS_URL": redis.url}
+    replicas = [Replica(name=f"bench-voice-pair-{i}", env=shared).start() for i in range(2)]
+    calls: list[TutorCall] = []
+    sockets: list[SocketClient] = []
+    lags: list[float] = []
+    try:
+        api = await Api.guest(replicas[0].url, "Ann")
+        room = await api.create_room()
+        for i, replica in enumerate(replicas):
+            guest = api if i == 0 else await Api.guest(replica.url, "Bob")
+            socket = await SocketClient(replica.url, guest.token).connect()
+            join = {"room_id": room["room_id"], "invite_token": room["invite_token"]}
+            assert (await socket.call("join", join))["ok"]
+            call = TutorCall(socket, room["room_id"])
+            await call.start()
+            shorten_jitter_buffer(call.pc)
+            calls.append(call)
+            sockets.append(socket)
+        asking = await sockets[0].call("tutor-ask", {"room_id": room["room_id"], "active": True})
+        assert asking["ok"]
+        question = speech("what is the capital of france", workdir)
+        for _ in range(turns):
+            said = calls[0].mic.say(question)
+            first = [await call.voice_after(said, timeout=20) for call in calls]
+            lags.append(abs(first[1] - first[0]))
+            await poll(lambda s=said: all(c.voiced and c.voiced[-1] > s + 1 for c in calls))
+    finally:
+        for call in calls:
+            await call.close()
+        for socket in sockets:
+            await socket.close()
+        for replica in replicas:
+            replica.stop()
+        redis.stop()
+        redis.cleanup()
+    return lags
+
+
 class LoadClient:
     """A call that sends a tone and counts late frames on the tutor's (or the bare peer's)
     track."""
@@ -348,6 +390,7 @@ async def run() -> dict[str, Any]:
         replica = Replica(name="bench-voice", env=env).start()
         try:
             talk = await conversation(replica, turns, Path(tmp))
+            pair_lags = await two_replicas(env, max(4, turns // 3), Path(tmp))
             voice_load = await capacity_voice(replica, sessions, window)
         finally:
             replica.stop()
@@ -375,6 +418,8 @@ async def run() -> dict[str, Any]:
         "barge_in_p95": pct(talk["barge"], 0.95) if talk["barge"] else None,
         "barge_in_samples": len(talk["barge"]),
         "barge_in_all": talk["barge"],
+        "two_replicas_lag_p50": statistics.median(pair_lags),
+        "two_replicas_lag_max": max(pair_lags),
         "sessions": sessions,
         "voice": voice_load,
         "bare": bare_load,
@@ -404,6 +449,11 @@ def report(r: dict[str, Any]) -> None:
             f"samples: p50 {r['barge_in_p50'] * ms:.0f} ms   p95 {r['barge_in_p95'] * ms:.0f} ms "
             "(goal p50 <= 250 ms)"
         )
+    print(
+        "two people on two replicas: the second hears the reply "
+        f"{r['two_replicas_lag_p50'] * ms:.0f} ms after the first (p50), "
+        f"{r['two_replicas_lag_max'] * ms:.0f} ms at most (goal <= 300 ms)"
+    )
     v, b = r["voice"], r["bare"]
     print(f"capacity, {r['sessions']} calls at once (same clients, same run)")
     print(

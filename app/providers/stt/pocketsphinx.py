@@ -4,7 +4,8 @@ network). Rough on free speech, good enough to keep talking working without a ve
 A decoder decodes while the learner speaks (in a worker thread, chunk by chunk), so at the end
 of the utterance only the last chunk is left: the text is ready in tens of milliseconds instead
 of the 0.65 to 1 s a whole utterance takes on a loaded 2-core machine. Decoders are heavy (about
-0.2 s to load): a replica keeps a small pool and lends one to each utterance.
+0.2 s and ~95 MB each, with the model): a replica keeps at most ``max_decoders`` and lends one
+to each utterance; a further utterance waits for one (its audio queues meanwhile).
 """
 
 from __future__ import annotations
@@ -24,18 +25,23 @@ def _new_decoder() -> Any:
 
 
 class _DecoderPool:
-    def __init__(self, keep: int) -> None:
+    def __init__(self, size: int) -> None:
         self._idle: list[Any] = []
-        self._keep = keep
+        self._slots = asyncio.Semaphore(size)
 
     async def take(self) -> Any:
+        await self._slots.acquire()
         if self._idle:
             return self._idle.pop()
-        return await asyncio.to_thread(_new_decoder)
+        try:
+            return await asyncio.to_thread(_new_decoder)
+        except BaseException:
+            self._slots.release()
+            raise
 
     def give_back(self, decoder: Any) -> None:
-        if len(self._idle) < self._keep:
-            self._idle.append(decoder)
+        self._idle.append(decoder)
+        self._slots.release()
 
 
 class _SphinxRecognition:
@@ -63,7 +69,8 @@ class _SphinxRecognition:
                 hyp = decoder.hyp()
             except RuntimeError as exc:
                 raise UpstreamError(str(exc), provider="pocketsphinx") from exc
-            self._pool.give_back(decoder)
+            finally:
+                self._pool.give_back(decoder)
             return str(hyp.hypstr) if hyp is not None else ""
 
     async def cancel(self) -> None:
@@ -79,8 +86,8 @@ class PocketsphinxSTT:
     provider = "pocketsphinx"
     offline = True
 
-    def __init__(self, *, keep_decoders: int = 4) -> None:
-        self._pool = _DecoderPool(keep_decoders)
+    def __init__(self, *, max_decoders: int = 2) -> None:
+        self._pool = _DecoderPool(max_decoders)
 
     async def warm_up(self) -> None:
         """Load one decoder now, so the first utterance does not wait for it."""
