@@ -116,7 +116,8 @@ export function TutorTile(p: Props) {
         </ol>
       )}
       {/* The tutor's live voice: a WebRTC track, played by the element Chrome's echo canceller
-          listens to. Never a clip URL. */}
+          listens to. Never a clip URL. Its captions are the list above (transcript events). */}
+      {/* eslint-disable-next-line jsx-a11y/media-has-caption */}
       <audio ref={audio} autoPlay data-testid="tutor-audio" />
       <figcaption>{p.tutorName} (AI tutor)</figcaption>
     </figure>
