@@ -21,6 +21,27 @@ export interface LocalMedia {
   stopShare: () => void;
 }
 
+/** Camera and microphone, or whichever of the two exists: a learner without a camera can still
+ * talk with the tutor. A refusal (NotAllowedError) is final: asking again would not help. */
+export async function acquire(
+  devices: Pick<MediaDevices, "getUserMedia">,
+): Promise<{ stream: MediaStream; missing: "audio" | "video" | null }> {
+  try {
+    return { stream: await devices.getUserMedia({ audio: true, video: true }), missing: null };
+  } catch (err) {
+    if ((err as DOMException).name === "NotAllowedError") throw err;
+    try {
+      return { stream: await devices.getUserMedia({ audio: true }), missing: "video" };
+    } catch {
+      try {
+        return { stream: await devices.getUserMedia({ video: true }), missing: "audio" };
+      } catch {
+        throw err;
+      }
+    }
+  }
+}
+
 export function useLocalMedia(): LocalMedia {
   const [stream, setStream] = useState<MediaStream | null>(null);
   const [screen, setScreen] = useState<MediaStream | null>(null);
@@ -38,8 +59,8 @@ export function useLocalMedia(): LocalMedia {
       setError("This browser cannot use a camera here (it needs https or localhost).");
       return;
     }
-    navigator.mediaDevices.getUserMedia({ audio: true, video: true }).then(
-      (s) => {
+    acquire(navigator.mediaDevices).then(
+      ({ stream: s, missing }) => {
         if (cancelled) {
           s.getTracks().forEach((t) => t.stop());
           return;
@@ -47,6 +68,10 @@ export function useLocalMedia(): LocalMedia {
         acquired = s;
         setStream(s);
         setStatus("ready");
+        if (missing === "video") setError("No camera found: you can still talk and chat.");
+        if (missing === "audio") {
+          setError("No microphone found: others see you, and you can chat with the tutor.");
+        }
       },
       (err: DOMException) => {
         if (cancelled) return;
