@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -79,6 +80,14 @@ class _RoomPlayback:
     next_seq: int = 0
     ready: dict[int, Clip] = field(default_factory=dict)
     seen: set[tuple[str, int]] = field(default_factory=set)
+    # Replies cut or superseded: their clips still in synthesis or decoding must not play.
+    stopped: deque[str] = field(default_factory=lambda: deque(maxlen=32))
+
+    def stop(self, reply_id: str) -> None:
+        if reply_id not in self.stopped:
+            self.stopped.append(reply_id)
+        if self.reply_id == reply_id:
+            self.ready = {}
 
 
 Ice = Callable[[str], Awaitable[list[RTCIceServer]]]
@@ -403,6 +412,9 @@ class VoiceHub:
         if played is None:
             return
         self._metrics.voice_barge_ins.inc()
+        playback = self._playback.get(session.room_id)
+        if playback is not None:
+            playback.stop(played.reply_id)
         for other in self._room_sessions(session.room_id):
             other.track.drop_reply(played.reply_id)
         await self._tutor.stop(
@@ -438,12 +450,14 @@ class VoiceHub:
     def _on_control(self, control: Control) -> None:
         """Any replica's stop or new turn: this replica's tracks stop the replies it ends."""
         playback = self._playback.get(control.room_id)
-        if playback is None or playback.reply_id is None:
+        if playback is None:
             return
-        if control.reply_id not in (None, playback.reply_id):
+        ended = control.reply_id or playback.reply_id
+        if ended is None:
             return
+        playback.stop(ended)
         for session in self._room_sessions(control.room_id):
-            session.track.drop_reply(playback.reply_id)
+            session.track.drop_reply(ended)
 
     # -- speaking --------------------------------------------------------------------------
 
@@ -461,7 +475,7 @@ class VoiceHub:
         if not self.wants(room_id):
             return
         playback = self._playback.setdefault(room_id, _RoomPlayback())
-        if (reply_id, seq) in playback.seen:
+        if (reply_id, seq) in playback.seen or reply_id in playback.stopped:
             return
         playback.seen.add((reply_id, seq))
         self._spawn(self._decode_and_queue(room_id, reply_id, seq, text, audio, url))
@@ -477,13 +491,14 @@ class VoiceHub:
             self._metrics.errors.labels("voice", "clip_unplayable").inc()
             pcm = b""
         playback = self._playback.get(room_id)
-        if playback is None:
-            return
+        if playback is None or reply_id in playback.stopped:
+            return  # the room left, or the reply was cut while this clip was decoded
         if playback.reply_id != reply_id:
             if playback.reply_id is not None:
                 for session in self._room_sessions(room_id):
                     session.track.drop_reply(playback.reply_id)
             playback.reply_id, playback.next_seq, playback.ready = reply_id, 0, {}
+            playback.seen = {key for key in playback.seen if key[0] == reply_id}
         playback.ready[seq] = Clip(reply_id=reply_id, seq=seq, text=text, pcm=pcm)
         while playback.next_seq in playback.ready:
             clip = playback.ready.pop(playback.next_seq)
