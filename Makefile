@@ -13,15 +13,17 @@ PYTEST_ARGS ?=
 run: $(VENV)/.app frontend
 	HOLO_HOST=$(HOST) HOLO_PORT=$(PORT) $(BIN)/holo-tutor
 
-test: $(VENV)/.dev system-packages k8s-tools frontend test-frontend
+test: $(VENV)/.dev system-packages k8s-tools frontend lint typecheck test-frontend
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev
-	$(BIN)/ruff format --check app operator tests bench
-	$(BIN)/ruff check app operator tests bench
+	$(BIN)/ruff format --check app operator tests bench frontend/scripts
+	$(BIN)/ruff check app operator tests bench frontend/scripts
 
+# mypy strict over everything Python: the app, the operator and the TURN code they share, the
+# benchmarks and the tests.
 typecheck: $(VENV)/.dev
-	$(BIN)/mypy app
+	$(BIN)/mypy app operator/holo_operator operator/holo_turn bench tests
 
 bench: $(VENV)/.dev system-packages
 	$(BIN)/python -m bench
