@@ -8,12 +8,12 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test test-frontend lint typecheck bench frontend system-packages k8s-tools clean
+.PHONY: run test test-frontend lint-frontend lint typecheck bench frontend system-packages k8s-tools clean
 
 run: $(VENV)/.app frontend
 	HOLO_HOST=$(HOST) HOLO_PORT=$(PORT) $(BIN)/holo-tutor
 
-test: $(VENV)/.dev system-packages k8s-tools frontend lint typecheck test-frontend
+test: $(VENV)/.dev system-packages k8s-tools frontend lint typecheck lint-frontend test-frontend
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev
@@ -62,6 +62,10 @@ frontend:
 # The web app's unit tests (vitest, once, not watching).
 test-frontend: frontend
 	npm --prefix frontend test
+
+# ESLint over the web app: typescript-eslint, the rules of hooks, jsx-a11y, feature boundaries.
+lint-frontend: frontend
+	npm --prefix frontend run lint
 
 clean:
 	rm -rf $(VENV) .tools frontend/dist frontend/node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -4,7 +4,8 @@ import { Link, useNavigate, useParams, useSearchParams } from "react-router-dom"
 import type { Companion, Notice } from "@/shared/api/types";
 import { useIdentity } from "@/shared/hooks/useIdentity";
 import { useSocket } from "@/shared/hooks/useSocket";
-import { endRoom, fetchCompanion, rememberedInvite, roomPath } from "../api/rooms";
+import { rememberedInvite, roomPath } from "@/shared/api/rooms";
+import { endRoom, fetchCompanion } from "../api/rooms";
 import { useConversation } from "../hooks/useConversation";
 import { useIceServers } from "../hooks/useIceServers";
 import { useLocalMedia } from "../hooks/useLocalMedia";
