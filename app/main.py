@@ -32,7 +32,10 @@ from app.config import Settings, load_settings
 from app.frontend import frontend_routes
 from app.observability.logging import configure_logging
 from app.observability.metrics import Metrics
+from app.providers.storage.factory import open_storage
+from app.providers.storage.links import AudioLinks
 from app.providers.storage.local import LocalStorage
+from app.providers.storage.retention import DAY, apply_bucket_rule, sweep_local_media
 from app.realtime.events import RealtimeEvents
 from app.realtime.manager import RedisPubSubManager
 from app.realtime.presence import Presence
@@ -194,6 +197,27 @@ def create_app(settings: Settings | None = None) -> HoloApp:
                 replica_id,
                 "redis" if settings.redis_url else "embedded",
             )
+            storage = await stack.enter_async_context(
+                open_storage(
+                    s3_bucket=settings.s3_bucket,
+                    s3_region=settings.s3_region,
+                    s3_endpoint_url=settings.s3_endpoint_url,
+                    s3_prefix=settings.s3_prefix,
+                    url_ttl_seconds=settings.media_url_ttl_seconds,
+                    local=media,
+                )
+            )
+            days = settings.media_retention_days
+            services.audio = AudioLinks(storage, retention_seconds=days * DAY or None)
+            if settings.s3_apply_lifecycle:
+                try:
+                    async with asyncio.timeout(settings.storage_timeout_seconds):
+                        await apply_bucket_rule(storage, days=days)
+                except TimeoutError:
+                    log.warning("audio retention rule: the bucket did not answer in time")
+            await stack.enter_async_context(
+                _background(sweep_local_media(storage, days=days), "media-sweep")
+            )
             services.tutor = await stack.enter_async_context(
                 open_tutor(
                     settings,
@@ -205,7 +229,7 @@ def create_app(settings: Settings | None = None) -> HoloApp:
                     rooms=services.rooms,
                     messages=services.messages,
                     consumer=replica_id,
-                    local=media,
+                    storage=storage,
                 )
             )
             yield {"services": services}

@@ -170,10 +170,9 @@ async def list_messages(request: Request) -> Response:
     who = await identity(request)
     page = query(request, MessagesQuery)
     room = await readable_room(request, who)
-    messages = await services(request).messages.list(
-        room.room_id, after=page.after, limit=page.limit
-    )
-    return respond(MessageList(messages=messages))
+    s = services(request)
+    messages = await s.messages.list(room.room_id, after=page.after, limit=page.limit)
+    return respond(MessageList(messages=await s.with_audio_links(messages)))
 
 
 routes = [

@@ -6,7 +6,7 @@ that a Redis Cluster keeps one room's keys on one slot and multi-key scripts sta
 
 from __future__ import annotations
 
-from holo_turn import keys as turn_keys
+from holo_turn.keys import current_secret_hash
 
 PREFIX = "holo:"
 
@@ -83,7 +83,7 @@ def rate_limit(scope: str, subject: str, window: int) -> str:
 
 # Hash {id, secret, created_at}: the TURN REST secret the app signs with (written by the
 # operator, so the name is shared with it).
-turn_current_secret = turn_keys.current_secret_hash
+turn_current_secret = current_secret_hash
 
 
 def socketio_channel() -> str:

@@ -330,13 +330,13 @@ class Reply:
         speaker = outcome.speaker
         if speaker is not None and speaker.off_reason is not None:
             metadata["voice_off"] = speaker.off_reason
-        return await self._store(text, metadata, speaker.urls if speaker else [])
+        return await self._store(text, metadata, speaker)
 
     async def _store(
         self,
         text: str,
         metadata: dict[str, str | bool | int | float],
-        urls: list[str] | None = None,
+        speaker: Speaker | None = None,
     ) -> Message | None:
         try:
             stored, new = await self.deps.messages.append(
@@ -344,7 +344,7 @@ class Reply:
                 Sender(kind="ai", display_name=self.companion.name),
                 text,
                 client_id=reply_client_id(self.message_id),
-                audio_urls=urls or None,
+                audio_keys=speaker.keys if speaker else None,
                 reply_to=self.message_id,
                 metadata=metadata,
             )
@@ -352,5 +352,8 @@ class Reply:
             return None
         if not new:
             return None  # another attempt finished this reply first: it sent ai-done
-        await self._emit(AiDone(reply_id=self.reply_id, message=stored))
-        return stored
+        # The room gets the URLs its ai-audio events carried; the store keeps the keys.
+        urls = speaker.urls if speaker else []
+        shown = stored.model_copy(update={"audio_urls": urls or None})
+        await self._emit(AiDone(reply_id=self.reply_id, message=shown))
+        return shown

@@ -14,7 +14,7 @@ from app.observability.metrics import Metrics
 from app.providers.llm import LLMTimeouts
 from app.providers.llm.factory import build_llm
 from app.providers.retry import RetryPolicy
-from app.providers.storage.factory import open_storage
+from app.providers.storage import Storage
 from app.providers.storage.local import LocalStorage
 from app.providers.tts.factory import build_tts
 from app.server_events import Emitter
@@ -51,7 +51,7 @@ async def open_tutor(
     rooms: RoomStore,
     messages: MessageStore,
     consumer: str,
-    local: LocalStorage | None,
+    storage: Storage,
 ) -> AsyncIterator[Tutor]:
     observer = MetricsObserver(metrics)
     llm = build_llm(
@@ -68,45 +68,37 @@ async def open_tutor(
         observer=observer,
     )
     tts = build_tts(settings, http, observer=observer)
-    async with open_storage(
-        s3_bucket=settings.s3_bucket,
-        s3_region=settings.s3_region,
-        s3_endpoint_url=settings.s3_endpoint_url,
-        s3_prefix=settings.s3_prefix,
-        url_ttl_seconds=settings.media_url_ttl_seconds,
-        local=local,
-    ) as storage:
-        deps = ReplyDeps(
-            config=ReplyConfig.from_settings(settings),
-            emitter=emitter,
-            rooms=rooms,
-            messages=messages,
-            usage=UsageStore(redis, metrics),
-            budget=Budget(
-                llm_tokens=settings.llm_token_budget,
-                tts_characters=settings.tts_char_budget,
-                tts_threshold=settings.tts_budget_threshold,
-            ),
-            metrics=metrics,
-            llm=llm,
-            tts=tts,
-            storage=storage,
-        )
-        tutor = Tutor(
-            deps,
-            jobs=ReplyJobs(
-                redis, consumer=consumer, claim_timeout=settings.tutor_claim_timeout_seconds
-            ),
-            rooms=rooms,
-            catalogue=catalogue,
-            max_replies=settings.tutor_max_replies,
-            claim_timeout=settings.tutor_claim_timeout_seconds,
-        )
-        worker = asyncio.create_task(tutor.run(), name="tutor")
-        try:
-            yield tutor
-        finally:
-            await tutor.finish(grace=min(10.0, settings.shutdown_grace_seconds / 2))
-            worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await worker
+    deps = ReplyDeps(
+        config=ReplyConfig.from_settings(settings),
+        emitter=emitter,
+        rooms=rooms,
+        messages=messages,
+        usage=UsageStore(redis, metrics),
+        budget=Budget(
+            llm_tokens=settings.llm_token_budget,
+            tts_characters=settings.tts_char_budget,
+            tts_threshold=settings.tts_budget_threshold,
+        ),
+        metrics=metrics,
+        llm=llm,
+        tts=tts,
+        storage=storage,
+    )
+    tutor = Tutor(
+        deps,
+        jobs=ReplyJobs(
+            redis, consumer=consumer, claim_timeout=settings.tutor_claim_timeout_seconds
+        ),
+        rooms=rooms,
+        catalogue=catalogue,
+        max_replies=settings.tutor_max_replies,
+        claim_timeout=settings.tutor_claim_timeout_seconds,
+    )
+    worker = asyncio.create_task(tutor.run(), name="tutor")
+    try:
+        yield tutor
+    finally:
+        await tutor.finish(grace=min(10.0, settings.shutdown_grace_seconds / 2))
+        worker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await worker

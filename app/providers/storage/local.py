@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
 import os
@@ -73,6 +74,11 @@ class LocalStorage:
         exp = int(self.clock()) + self._ttl
         return f"{self._url_prefix}/{key}?exp={exp}&sig={sign(self._secret, key, exp)}"
 
+    async def sweep(self, older_than: float) -> int:
+        """Delete files last written before ``older_than`` (a Unix time) and the directories
+        they leave empty; returns how many files went."""
+        return await asyncio.to_thread(_sweep, self.root, older_than)
+
     def verify(self, key: str, exp: str | int, sig: str, now: float) -> bool:
         return verify(self._secret, key, exp, sig, now)
 
@@ -82,6 +88,25 @@ class LocalStorage:
             return None
         path = (self.root / key).resolve()
         return path if path.is_relative_to(self.root) else None
+
+
+def _sweep(root: Path, older_than: float) -> int:
+    walked = list(os.walk(root))  # parents before children
+    # Directory ages from before the sweep: removing a file makes its directory look new.
+    written = {folder: os.stat(folder).st_mtime for folder, _, _ in walked}
+    removed = 0
+    for folder, _, files in reversed(walked):
+        for name in files:
+            path = Path(folder) / name
+            with contextlib.suppress(FileNotFoundError):  # another replica on a shared volume
+                if path.lstat().st_mtime < older_than:
+                    path.unlink()
+                    removed += 1
+        # Only an old directory: a fresh one may be about to receive its first file.
+        if Path(folder) != root and written[folder] < older_than:
+            with contextlib.suppress(OSError):  # not empty, or already gone
+                os.rmdir(folder)
+    return removed
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
