@@ -31,15 +31,23 @@ from app.observability.metrics import Metrics
 from app.providers.errors import ProviderError
 from app.providers.storage.local import LocalStorage
 from app.providers.stt import STT, Recognition
+from app.server_events import (
+    AiDone,
+    AiSpeaker,
+    Notice,
+    RoomMessage,
+    ServerEvents,
+    Transcript,
+    TutorState,
+    UserSpeaker,
+)
 from app.store.messages import ConversationClosed, MessageStore, NotAMember
 from app.store.rooms import RoomStore
-from app.tutor.events import AiDone, Notice
 from app.tutor.jobs import Control
 from app.tutor.service import Tutor
 from app.tutor.usage import UsageStore
 from app.voice.addressing import for_tutor
 from app.voice.audio import decode_clip
-from app.voice.events import AiSpeaker, Transcript, TutorState, UserSpeaker, send
 from app.voice.session import VadSettings, VoiceSession, parse_candidate
 from app.voice.track import Clip, Played
 from app.voice.vad import SileroModel, SpeechModel, VadEvent
@@ -115,7 +123,7 @@ class VoiceHub:
         offline_stt: Callable[[], STT] | None = None,
         model_factory: Callable[[], SpeechModel] = SileroModel,
     ) -> None:
-        self._sio = sio
+        self._events = ServerEvents(sio)
         self._rooms = rooms
         self._messages = messages
         self._catalogue = catalogue
@@ -217,7 +225,7 @@ class VoiceHub:
             self._playback.pop(session.room_id, None)
         if session.idle:
             notice = Notice(code="voice_idle", message=VOICE_IDLE)
-            self._spawn(send(self._sio, notice, to=session.sid))
+            self._spawn(self._events.send(notice, to=session.sid))
 
     def _spawn(self, coroutine: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(coroutine)
@@ -319,7 +327,7 @@ class VoiceHub:
         log.warning("voice session %s: speech to text failed: %s", session.sid, error)
         self._metrics.errors.labels("stt", error.code).inc()
         notice = Notice(code="speech_unavailable", message=SPEECH_FAILED)
-        await send(self._sio, notice, to=session.sid)
+        await self._events.send(notice, to=session.sid)
 
     async def _humans(self, room_id: str) -> int:
         return len({peer.user_id for peer in await self._rooms.peers(room_id)})
@@ -361,8 +369,7 @@ class VoiceHub:
             )
         except (ConversationClosed, NotAMember):
             return False
-        out = stored.model_dump(mode="json", exclude_none=True)
-        await self._sio.emit("message", out, room=session.room_id)
+        await self._events.send(RoomMessage(**stored.model_dump()), room=session.room_id)
         await self._state(session.room_id, "thinking")
         await self._tutor.on_learner_message(session.room_id, stored, retried=not new)
         return True
@@ -377,10 +384,14 @@ class VoiceHub:
             text=text,
             final=final,
         )
-        await send(self._sio, transcript, room=session.room_id)
+        await self._events.send(transcript, room=session.room_id)
 
     async def _state(self, room_id: str, state: State, *, to: str | None = None) -> None:
-        await send(self._sio, TutorState(room_id=room_id, state=state), room=room_id, to=to)
+        event = TutorState(room_id=room_id, state=state)
+        if to is not None:
+            await self._events.send(event, to=to)
+        else:
+            await self._events.send(event, room=room_id)
 
     def _on_speaking(self, session: VoiceSession, speaking: bool) -> None:
         asked_at = self._asked_at.pop(session.sid, None) if speaking else None
@@ -399,7 +410,7 @@ class VoiceHub:
             text=clip.text,
             final=True,
         )
-        self._spawn(send(self._sio, caption, to=session.sid))
+        self._spawn(self._events.send(caption, to=session.sid))
 
     # -- barge-in --------------------------------------------------------------------------
 
@@ -440,11 +451,8 @@ class VoiceHub:
             )
             if await self._messages.replace(room_id, cut):
                 (shown,) = await self._sign([cut])
-                done = AiDone(
-                    reply_id=played.reply_id,
-                    message=shown.model_dump(mode="json", exclude_none=True),
-                )
-                await send(self._sio, done, room=room_id)
+                done = AiDone(reply_id=played.reply_id, message=shown)
+                await self._events.send(done, room=room_id)
             return
 
     def _on_control(self, control: Control) -> None:
