@@ -32,6 +32,7 @@ import sys
 import tempfile
 import time
 import wave
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -142,6 +143,18 @@ async def member(replica: Replica) -> tuple[Api, SocketClient, str]:
     return api, socket, str(room["room_id"])
 
 
+def _sent(call: TutorCall, turn: int) -> bool:
+    return len(call.mic.started) > turn
+
+
+def _heard_for(call: TutorCall, since: float, frames: int) -> bool:
+    return len([t for t in call.voiced if t >= since]) >= frames
+
+
+def _all_heard_after(calls: list[TutorCall], moment: float) -> bool:
+    return all(c.voiced and c.voiced[-1] > moment for c in calls)
+
+
 async def conversation(replica: Replica, turns: int, workdir: Path) -> dict[str, Any]:
     api, socket, room_id = await member(replica)
     call = TutorCall(socket, room_id)
@@ -156,7 +169,7 @@ async def conversation(replica: Replica, turns: int, workdir: Path) -> dict[str,
     try:
         for turn in range(turns):
             call.mic.say(question)
-            await poll(lambda n=turn: len(call.mic.started) > n, what="the question to be sent")
+            await poll(partial(_sent, call, turn), what="the question to be sent")
             start = call.mic.started[turn]
             if turn > 0:
                 # The tutor was speaking when this question began: when did its voice stop?
@@ -195,9 +208,8 @@ async def conversation(replica: Replica, turns: int, workdir: Path) -> dict[str,
             spoken_end = start + end
             first = await call.voice_after(spoken_end, timeout=20)
             v2v.append(first - spoken_end)
-            await poll(  # half a second of the tutor's voice, then the next question
-                lambda f=first: len([t for t in call.voiced if t >= f]) >= 25, what="the tutor"
-            )
+            # Half a second of the tutor's voice, then the next question.
+            await poll(partial(_heard_for, call, first, 25), what="the tutor")
         metrics = (await api.request("GET", "/metrics")).text
     finally:
         await call.close()
@@ -234,7 +246,7 @@ async def two_replicas(env: dict[str, str], turns: int, workdir: Path) -> list[f
             said = calls[0].mic.say(question)
             first = [await call.voice_after(said, timeout=20) for call in calls]
             lags.append(abs(first[1] - first[0]))
-            await poll(lambda s=said: all(c.voiced and c.voiced[-1] > s + 1 for c in calls))
+            await poll(partial(_all_heard_after, calls, said + 1), what="both listeners")
     finally:
         for call in calls:
             await call.close()

@@ -81,14 +81,14 @@ class Stop(Payload):
     reply_id: str | None = Field(default=None, max_length=64)
 
 
-class Offer(Payload):
+class OfferDescription(Payload):
     type: Literal["offer"]
     sdp: Annotated[str, StringConstraints(min_length=1), _max_bytes(MAX_SDP_BYTES)]
 
 
 class TutorOffer(Payload):
     room_id: RoomId
-    sdp: Offer
+    sdp: OfferDescription
 
 
 class TutorCandidate(Payload):
@@ -103,3 +103,20 @@ class TutorLeave(Payload):
 class TutorAsk(Payload):
     room_id: RoomId
     active: bool
+
+
+# Every client event and its payload: the registry in events.py registers exactly these, and the
+# web app's TypeScript types are generated from this table (frontend/scripts/dump_events.py).
+CLIENT_EVENTS: dict[str, type[Payload]] = {
+    "join": Join,
+    "leave": Leave,
+    "offer": Describe,
+    "answer": Describe,
+    "candidate": Candidate,
+    "message": ChatMessage,
+    "stop": Stop,
+    "tutor-offer": TutorOffer,
+    "tutor-candidate": TutorCandidate,
+    "tutor-leave": TutorLeave,
+    "tutor-ask": TutorAsk,
+}

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -30,15 +31,23 @@ from app.observability.metrics import Metrics
 from app.providers.errors import ProviderError
 from app.providers.storage.local import LocalStorage
 from app.providers.stt import STT, Recognition
+from app.server_events import (
+    AiDone,
+    AiSpeaker,
+    Notice,
+    RoomMessage,
+    ServerEvents,
+    Transcript,
+    TutorState,
+    UserSpeaker,
+)
 from app.store.messages import ConversationClosed, MessageStore, NotAMember
 from app.store.rooms import RoomStore
-from app.tutor.events import AiDone, Notice
 from app.tutor.jobs import Control
 from app.tutor.service import Tutor
 from app.tutor.usage import UsageStore
 from app.voice.addressing import for_tutor
 from app.voice.audio import decode_clip
-from app.voice.events import AiSpeaker, Transcript, TutorState, UserSpeaker, send
 from app.voice.session import VadSettings, VoiceSession, parse_candidate
 from app.voice.track import Clip, Played
 from app.voice.vad import SileroModel, SpeechModel, VadEvent
@@ -79,6 +88,14 @@ class _RoomPlayback:
     next_seq: int = 0
     ready: dict[int, Clip] = field(default_factory=dict)
     seen: set[tuple[str, int]] = field(default_factory=set)
+    # Replies cut or superseded: their clips still in synthesis or decoding must not play.
+    stopped: deque[str] = field(default_factory=lambda: deque(maxlen=32))
+
+    def stop(self, reply_id: str) -> None:
+        if reply_id not in self.stopped:
+            self.stopped.append(reply_id)
+        if self.reply_id == reply_id:
+            self.ready = {}
 
 
 Ice = Callable[[str], Awaitable[list[RTCIceServer]]]
@@ -106,7 +123,7 @@ class VoiceHub:
         offline_stt: Callable[[], STT] | None = None,
         model_factory: Callable[[], SpeechModel] = SileroModel,
     ) -> None:
-        self._sio = sio
+        self._events = ServerEvents(sio)
         self._rooms = rooms
         self._messages = messages
         self._catalogue = catalogue
@@ -208,7 +225,7 @@ class VoiceHub:
             self._playback.pop(session.room_id, None)
         if session.idle:
             notice = Notice(code="voice_idle", message=VOICE_IDLE)
-            self._spawn(send(self._sio, notice, to=session.sid))
+            self._spawn(self._events.send(notice, to=session.sid))
 
     def _spawn(self, coroutine: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(coroutine)
@@ -310,7 +327,7 @@ class VoiceHub:
         log.warning("voice session %s: speech to text failed: %s", session.sid, error)
         self._metrics.errors.labels("stt", error.code).inc()
         notice = Notice(code="speech_unavailable", message=SPEECH_FAILED)
-        await send(self._sio, notice, to=session.sid)
+        await self._events.send(notice, to=session.sid)
 
     async def _humans(self, room_id: str) -> int:
         return len({peer.user_id for peer in await self._rooms.peers(room_id)})
@@ -352,8 +369,7 @@ class VoiceHub:
             )
         except (ConversationClosed, NotAMember):
             return False
-        out = stored.model_dump(mode="json", exclude_none=True)
-        await self._sio.emit("message", out, room=session.room_id)
+        await self._events.send(RoomMessage(**stored.model_dump()), room=session.room_id)
         await self._state(session.room_id, "thinking")
         await self._tutor.on_learner_message(session.room_id, stored, retried=not new)
         return True
@@ -368,10 +384,14 @@ class VoiceHub:
             text=text,
             final=final,
         )
-        await send(self._sio, transcript, room=session.room_id)
+        await self._events.send(transcript, room=session.room_id)
 
     async def _state(self, room_id: str, state: State, *, to: str | None = None) -> None:
-        await send(self._sio, TutorState(room_id=room_id, state=state), room=room_id, to=to)
+        event = TutorState(room_id=room_id, state=state)
+        if to is not None:
+            await self._events.send(event, to=to)
+        else:
+            await self._events.send(event, room=room_id)
 
     def _on_speaking(self, session: VoiceSession, speaking: bool) -> None:
         asked_at = self._asked_at.pop(session.sid, None) if speaking else None
@@ -390,7 +410,7 @@ class VoiceHub:
             text=clip.text,
             final=True,
         )
-        self._spawn(send(self._sio, caption, to=session.sid))
+        self._spawn(self._events.send(caption, to=session.sid))
 
     # -- barge-in --------------------------------------------------------------------------
 
@@ -403,6 +423,9 @@ class VoiceHub:
         if played is None:
             return
         self._metrics.voice_barge_ins.inc()
+        playback = self._playback.get(session.room_id)
+        if playback is not None:
+            playback.stop(played.reply_id)
         for other in self._room_sessions(session.room_id):
             other.track.drop_reply(played.reply_id)
         await self._tutor.stop(
@@ -428,22 +451,21 @@ class VoiceHub:
             )
             if await self._messages.replace(room_id, cut):
                 (shown,) = await self._sign([cut])
-                done = AiDone(
-                    reply_id=played.reply_id,
-                    message=shown.model_dump(mode="json", exclude_none=True),
-                )
-                await send(self._sio, done, room=room_id)
+                done = AiDone(reply_id=played.reply_id, message=shown)
+                await self._events.send(done, room=room_id)
             return
 
     def _on_control(self, control: Control) -> None:
         """Any replica's stop or new turn: this replica's tracks stop the replies it ends."""
         playback = self._playback.get(control.room_id)
-        if playback is None or playback.reply_id is None:
+        if playback is None:
             return
-        if control.reply_id not in (None, playback.reply_id):
+        ended = control.reply_id or playback.reply_id
+        if ended is None:
             return
+        playback.stop(ended)
         for session in self._room_sessions(control.room_id):
-            session.track.drop_reply(playback.reply_id)
+            session.track.drop_reply(ended)
 
     # -- speaking --------------------------------------------------------------------------
 
@@ -461,7 +483,7 @@ class VoiceHub:
         if not self.wants(room_id):
             return
         playback = self._playback.setdefault(room_id, _RoomPlayback())
-        if (reply_id, seq) in playback.seen:
+        if (reply_id, seq) in playback.seen or reply_id in playback.stopped:
             return
         playback.seen.add((reply_id, seq))
         self._spawn(self._decode_and_queue(room_id, reply_id, seq, text, audio, url))
@@ -477,13 +499,14 @@ class VoiceHub:
             self._metrics.errors.labels("voice", "clip_unplayable").inc()
             pcm = b""
         playback = self._playback.get(room_id)
-        if playback is None:
-            return
+        if playback is None or reply_id in playback.stopped:
+            return  # the room left, or the reply was cut while this clip was decoded
         if playback.reply_id != reply_id:
             if playback.reply_id is not None:
                 for session in self._room_sessions(room_id):
                     session.track.drop_reply(playback.reply_id)
             playback.reply_id, playback.next_seq, playback.ready = reply_id, 0, {}
+            playback.seen = {key for key in playback.seen if key[0] == reply_id}
         playback.ready[seq] = Clip(reply_id=reply_id, seq=seq, text=text, pcm=pcm)
         while playback.next_seq in playback.ready:
             clip = playback.ready.pop(playback.next_seq)

@@ -1,7 +1,6 @@
 import { act, renderHook, waitFor } from "@testing-library/react";
-import type { Socket } from "socket.io-client";
 import { describe, expect, it } from "vitest";
-import type { JoinAck } from "@/shared/api/types";
+import type { AppSocket, JoinAck } from "@/shared/api/types";
 import { asPc, FakePeerConnection } from "@/test/fakePeerConnection";
 import { FakeSocket } from "@/test/fakeSocket";
 import { useTutorCall, type UseTutorCallOptions } from "./useTutorCall";
@@ -21,7 +20,7 @@ function setup() {
   socket.acks["tutor-offer"] = () => ({ ok: true, sdp: { type: "answer", sdp: "answer" } });
   const pcs: FakePeerConnection[] = [];
   const base: UseTutorCallOptions = {
-    socket: socket as unknown as Socket,
+    socket: socket as unknown as AppSocket,
     roomId: "room-1",
     joined: joinAck("sidA"),
     localStream: stream,

@@ -4,8 +4,7 @@
 // Voice needs a microphone and a replica with room for it; otherwise the call falls back to
 // text mode (typing, and the reply's stored clips played as before) with a notice saying why.
 import { useCallback, useEffect, useRef, useState } from "react";
-import type { Socket } from "socket.io-client";
-import type { Ack, JoinAck, TranscriptEvent, TutorState, TutorStateEvent } from "@/shared/api/types";
+import type { AppSocket, JoinAck, TranscriptEvent, TutorState, TutorStateEvent } from "@/shared/api/types";
 import { addCaption, type Caption } from "../lib/captions";
 import { TutorPeer, TutorPeerError } from "../lib/tutorPeer";
 
@@ -31,7 +30,7 @@ export interface TutorCall {
 }
 
 export interface UseTutorCallOptions {
-  socket: Socket | null;
+  socket: AppSocket | null;
   roomId: string;
   joined: JoinAck | null;
   localStream: MediaStream | null;
@@ -92,15 +91,23 @@ export function useTutorCall(opts: UseTutorCallOptions): TutorCall {
     const peer = new TutorPeer({
       config: { iceServers: o.iceServers ?? [] },
       signaling: {
-        offer: async (sdp) => {
-          const ack: Ack<{ sdp: RTCSessionDescriptionInit }> = await socket
+        offer: async ({ sdp = "" }) => {
+          const ack = await socket
             .timeout(timeout)
-            .emitWithAck("tutor-offer", { room_id: roomId, sdp });
+            .emitWithAck("tutor-offer", { room_id: roomId, sdp: { type: "offer", sdp } });
           if (!ack.ok) throw new TutorPeerError(ack.error.code, ack.error.message);
           if (ack.sdp?.type !== "answer") throw new TutorPeerError("invalid_answer", "No answer.");
           return ack.sdp;
         },
-        candidate: (candidate) => socket.emit("tutor-candidate", { room_id: roomId, candidate }),
+        candidate: (candidate) => {
+          // A candidate without its line is nothing the server could use.
+          if (candidate.candidate !== undefined) {
+            socket.emit("tutor-candidate", {
+              room_id: roomId,
+              candidate: { ...candidate, candidate: candidate.candidate },
+            });
+          }
+        },
         leave: () => socket.emit("tutor-leave", { room_id: roomId }),
       },
       onStream: (s) => !done && setStream(s),

@@ -3,8 +3,7 @@
 // the clips (still stored for history) are not played: live speech never plays from <audio>
 // clips, which the echo canceller would not know about.
 import { useCallback, useEffect, useRef, useState } from "react";
-import type { Socket } from "socket.io-client";
-import type { AiAudio, AiDone } from "@/shared/api/types";
+import type { AiAudio, AiDone, AppSocket } from "@/shared/api/types";
 import { AudioElementPlayer, VoiceQueue, type Player, type VoiceState } from "../lib/voiceQueue";
 
 export interface TutorVoice extends VoiceState {
@@ -16,7 +15,7 @@ export interface TutorVoice extends VoiceState {
 const SPEAKER_KEY = "holo.speaker";
 
 export function useTutorVoice(
-  socket: Socket | null,
+  socket: AppSocket | null,
   live = false,
   makePlayer?: () => Player,
 ): TutorVoice {
