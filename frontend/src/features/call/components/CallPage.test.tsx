@@ -276,6 +276,19 @@ describe("CallPage tutor voice", () => {
     act(() => socket.push("ai-audio", { reply_id: "r2", seq: 0, url: "/media/1.mp3", text: "Again." }));
     expect(screen.getByTestId("voice")).toHaveAttribute("data-speaking", "no");
     expect(screen.getByRole("button", { name: "Turn tutor voice on" })).toBeInTheDocument();
+
+    // Back after a drop, on a replica with room for voice: the notice goes, the tutor is live.
+    tutorOffer = () => ({ ok: true, sdp: { type: "answer", sdp: "answer from the replica" } });
+    act(() => {
+      socket.connected = false;
+      socket.push("disconnect", "transport close");
+    });
+    act(() => {
+      socket.connected = true;
+      socket.push("connect");
+    });
+    await waitFor(() => expect(tutorTile()).toHaveAttribute("data-mode", "voice"));
+    expect(screen.getByTestId("notices")).not.toHaveTextContent("Voice conversations are full");
   });
 
   it("without a microphone: text mode with a notice, and no tutor peer", async () => {

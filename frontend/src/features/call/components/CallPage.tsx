@@ -12,7 +12,7 @@ import { useIceServers } from "../hooks/useIceServers";
 import { useLocalMedia } from "../hooks/useLocalMedia";
 import { useNotices } from "../hooks/useNotices";
 import { useRoom } from "../hooks/useRoom";
-import { useTutorCall } from "../hooks/useTutorCall";
+import { TEXT_MODE_CODES, useTutorCall } from "../hooks/useTutorCall";
 import { useTutorVoice } from "../hooks/useTutorVoice";
 import { useWebRTC } from "../hooks/useWebRTC";
 import { AskButton } from "./AskButton";
@@ -57,7 +57,7 @@ export function CallPage() {
   const [videoSoundBlocked, setVideoSoundBlocked] = useState(false);
   const [ended, setEnded] = useState<string | null>(null);
   const [companion, setCompanion] = useState<Companion | null>(null);
-  const { add: addNotice } = notices;
+  const { add: addNotice, dismiss: dismissNotice, notices: shownNotices } = notices;
 
   const rtc = useWebRTC({
     socket,
@@ -99,6 +99,12 @@ export function CallPage() {
   useEffect(() => {
     if (tutor.reason) addNotice(tutor.reason);
   }, [tutor.reason, addNotice]);
+
+  // Voice works again (after a rejoin, on a replica with room for it): why it did not is old news.
+  useEffect(() => {
+    if (tutor.mode !== "voice") return;
+    for (const n of shownNotices) if (TEXT_MODE_CODES.has(n.code)) dismissNotice(n.key);
+  }, [tutor.mode, shownNotices, dismissNotice]);
 
   useEffect(() => {
     if (!socket) return;

@@ -55,6 +55,11 @@ const FAILED: TextModeReason = {
   message: "The tutor's voice connection could not be set up: type your questions instead.",
 };
 
+/** The notices that say why the call is in text mode: stale once voice works. */
+export const TEXT_MODE_CODES: ReadonlySet<string> = new Set(
+  [NO_MICROPHONE, BUSY, FAILED].map((r) => r.code),
+);
+
 /** A dropped connection is renegotiated this many times in a row before falling back to text. */
 const MAX_RETRIES = 2;
 
