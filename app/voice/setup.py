@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
@@ -42,8 +43,11 @@ async def open_voice(
             result=settings.stt_timeout_seconds,
         ),
     )
+    warming: asyncio.Task[None] | None = None
     if isinstance(stt, PocketsphinxSTT) and settings.voice_max_sessions > 0:
-        await stt.warm_up()
+        # In the background: the replica serves at once, and the first utterance (seconds
+        # away at least) finds the decoder loaded.
+        warming = asyncio.create_task(stt.warm_up(), name="stt-warm-up")
 
     async def ice(user_id: str) -> list[RTCIceServer]:
         # The browser's own list: STUN, and TURN (with credentials) when the operator runs it.
@@ -83,5 +87,7 @@ async def open_voice(
     try:
         yield hub
     finally:
+        if warming is not None:
+            warming.cancel()
         tutor.deps.voice = None
         await hub.close()
