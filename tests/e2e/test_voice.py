@@ -205,7 +205,10 @@ async def open_voice_room(page: Page, name: str) -> None:
 async def hears_tutor(page: Page) -> None:
     """The tutor's voice arrives on its track (measured in the page)."""
     await page.evaluate("window.__tutor.peak = 0")
-    await page.wait_for_function(f"window.__tutor.peak > {VOICE_RMS}", polling=100, timeout=40_000)
+    # Functions, not expressions: an expression is eval'd in the page, which the CSP forbids.
+    await page.wait_for_function(
+        "(rms) => window.__tutor.peak > rms", arg=VOICE_RMS, polling=100, timeout=40_000
+    )
 
 
 async def stored_messages(page: Page) -> list[dict[str, Any]]:
@@ -305,7 +308,7 @@ async def test_talk_interrupt_and_keep_talking_when_a_replica_dies(
     # what was played.
     await page.evaluate("window.__speak()")
     await page.wait_for_function(
-        "window.__tutor.loudAt > 0 && performance.now() - window.__tutor.loudAt > 1000",
+        "() => window.__tutor.loudAt > 0 && performance.now() - window.__tutor.loudAt > 1000",
         polling=50,
         timeout=10_000,
     )
