@@ -20,6 +20,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import BaseRoute
+from starlette.types import Receive, Scope, Send
 
 from app import __version__
 from app.api import auth, companions, health, ice, rooms, sessions
@@ -35,7 +36,7 @@ from app.providers.storage.local import media_route
 from app.realtime.events import RealtimeEvents
 from app.realtime.manager import RedisPubSubManager
 from app.realtime.presence import Presence
-from app.realtime.server import create_sio
+from app.realtime.server import GuardedServer, create_sio
 from app.security.tokens import TokenService
 from app.services import Lifecycle, Services
 from app.store.messages import MessageStore
@@ -52,12 +53,27 @@ log = logging.getLogger(__name__)
 class HoloApp(socketio.ASGIApp):  # type: ignore[misc]
     """The ASGI callable, carrying what the process runner needs for a graceful shutdown."""
 
-    def __init__(self, sio: socketio.AsyncServer, api: Starlette, lifecycle: Lifecycle) -> None:
+    def __init__(self, sio: GuardedServer, api: Starlette, lifecycle: Lifecycle) -> None:
         super().__init__(sio, other_asgi_app=api, socketio_path="/socket.io")
+        self.sio = sio
         self.api = api
         self.lifecycle = lifecycle
         self.realtime: RealtimeEvents | None = None
         self.settings: Settings = api.state.settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        except Exception as exc:
+            # python-engineio lets a packet it cannot parse escape the WebSocket handler;
+            # uvicorn would log a traceback for each. The connection is over either way.
+            if scope["type"] != "websocket":
+                raise
+            client = scope.get("client")
+            self.sio.note_refusal(
+                f"malformed transport packet ({type(exc).__name__})",
+                str(client[0]) if client else None,
+            )
 
     async def drain(self) -> None:
         """SIGTERM: stop being ready, give the load balancer time to notice, then send this
@@ -79,7 +95,7 @@ def create_app(settings: Settings | None = None) -> HoloApp:
     configure_logging(settings.log_level, replica_id)
     metrics = Metrics()
     catalogue = Catalogue.load()
-    sio = create_sio(settings)
+    sio = create_sio(settings, metrics)
     lifecycle = Lifecycle()
     holder: dict[str, HoloApp] = {}
 
