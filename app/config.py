@@ -48,7 +48,9 @@ class Settings(BaseSettings):
     # Proxies whose X-Forwarded-For we believe (the ingress); "*" behind a trusted network only.
     forwarded_allow_ips: str = "127.0.0.1"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    # A stable name for this process in Redis (heartbeat, membership); empty = hostname + pid.
+    # The readable part of this process's identity in Redis (heartbeat, membership); every start
+    # adds a suffix of its own, so a container restarted in place is a new replica. Empty = the
+    # hostname.
     replica_id: str = ""
 
     redis_url: str | None = None

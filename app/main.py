@@ -10,6 +10,7 @@ import contextlib
 import functools
 import logging
 import os
+import secrets
 import socket
 from collections.abc import AsyncIterator
 from typing import Any
@@ -86,7 +87,11 @@ class HoloApp(socketio.ASGIApp):  # type: ignore[misc]
 
 
 def _replica_id(settings: Settings) -> str:
-    return settings.replica_id or f"{socket.gethostname()}-{os.getpid()}"
+    """This process's identity in Redis: the configured name (the pod's) plus a suffix of its
+    own. A container restarted in place keeps its pod name; were the id the same, the new
+    process would heartbeat for the old one and the old one's sockets would never be reaped."""
+    base = settings.replica_id or socket.gethostname()
+    return f"{base}-{os.getpid()}-{secrets.token_hex(3)}"
 
 
 def create_app(settings: Settings | None = None) -> HoloApp:
