@@ -147,6 +147,17 @@ class Settings(BaseSettings):
                 )
             if self.redis_url is None:
                 raise ValueError("HOLO_REDIS_URL is required in production")
+        if self.auth_jwks_url and not (self.auth_issuer and self.auth_audience):
+            # Without both, a token the same issuer minted for any other application would do.
+            missing = [
+                name
+                for name, value in (
+                    ("HOLO_AUTH_ISSUER", self.auth_issuer),
+                    ("HOLO_AUTH_AUDIENCE", self.auth_audience),
+                )
+                if not value
+            ]
+            raise ValueError(f"HOLO_AUTH_JWKS_URL needs {' and '.join(missing)} set as well")
         if self.heartbeat_ttl_seconds <= self.heartbeat_interval_seconds:
             raise ValueError(
                 "HOLO_HEARTBEAT_TTL_SECONDS must exceed HOLO_HEARTBEAT_INTERVAL_SECONDS"
