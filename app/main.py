@@ -198,9 +198,10 @@ def create_app(settings: Settings | None = None) -> HoloApp:
     if media is not None:
         routes.append(media_route(media))
     routes += frontend_routes(settings)
+    # CORS outermost: every answer to an allowed origin carries its headers, a 429 from the
+    # rate limiter and a 500 from the request context included (the web app reads Retry-After
+    # and X-Request-ID from them).
     middleware = [
-        Middleware(RequestContextMiddleware, metrics=metrics),
-        Middleware(RateLimitMiddleware),
         Middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
@@ -208,6 +209,8 @@ def create_app(settings: Settings | None = None) -> HoloApp:
             allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
             expose_headers=["X-Request-ID", "Retry-After"],
         ),
+        Middleware(RequestContextMiddleware, metrics=metrics),
+        Middleware(RateLimitMiddleware),
     ]
     api = Starlette(
         routes=routes,

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from app.observability.logging import request_id_var
+from app.observability.metrics import Metrics
 from app.store.redis import UNAVAILABLE_ERRORS
 
 log = logging.getLogger(__name__)
@@ -81,8 +82,11 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
     return error_response(exc.status_code, code, str(exc.detail), exc.headers)
 
 
-async def handle_unexpected(request: Request, exc: Exception) -> Response:
-    metrics = request.app.state.metrics
+def unexpected_error_response(
+    exc: Exception, metrics: Metrics, method: str, path: str
+) -> JSONResponse:
+    """The answer to an exception no handler expected: one log line (JSON, with the request id
+    of the context it is called in) and a 503 or 500 body."""
     if isinstance(exc, UNAVAILABLE_ERRORS):
         metrics.errors.labels("store", "unavailable").inc()
         log.warning("store unavailable: %s", exc)
@@ -93,13 +97,15 @@ async def handle_unexpected(request: Request, exc: Exception) -> Response:
             {"Retry-After": "2"},
         )
     metrics.errors.labels("http", "internal").inc()
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    log.exception("unhandled error on %s %s", method, path)
     return error_response(500, "internal", "Something went wrong on our side.")
 
 
+# Unexpected exceptions are not here: Starlette would answer them outside every middleware
+# (no request id, no CORS) and re-raise them to uvicorn (a second traceback). The request-context
+# middleware answers them instead (app/api/middleware.py).
 EXCEPTION_HANDLERS = {
     ApiError: handle_api_error,
     ValidationError: handle_validation_error,
     HTTPException: handle_http_exception,
-    Exception: handle_unexpected,
 }
