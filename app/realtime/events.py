@@ -63,6 +63,12 @@ _JOIN_REFUSALS = {
     "room_full": ("room_full", "This room already has two people in the call."),
 }
 
+_RELAY_REFUSALS = {
+    "not_joined": ("not_joined", "Join the room first."),
+    "room_ended": ("room_ended", "This room has ended."),
+    "peer_not_found": ("peer_not_found", "That peer is not in this room."),
+}
+
 
 class RealtimeEvents:
     def __init__(self, sio: socketio.AsyncServer, services: Services) -> None:
@@ -234,9 +240,11 @@ class RealtimeEvents:
     async def _forward(
         self, sid: str, client: Client, room_id: str, to: str, event: str, body: dict[str, Any]
     ) -> None:
-        await self._require_member(room_id, sid, client)
-        if to == sid or await self.s.rooms.member_user(room_id, to) is None:
-            raise EventError("peer_not_found", "That peer is not in this room.")
+        verdict = (
+            await self.s.rooms.may_relay(room_id, sid, to) if room_id in client.rooms else None
+        )
+        if verdict != "ok":
+            raise EventError(*_RELAY_REFUSALS[verdict or "not_joined"])
         # `from` is always the sender's own socket id: a client cannot speak as another.
         await self.sio.emit(event, {"from": sid, **body}, to=to)
 
