@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
 CONVERSATION_WINDOW = 200
 BLOCK_MS = 1000
+STOP_TIMEOUT_SECONDS = 2.0
 
 
 class Control(BaseModel):
@@ -135,9 +136,14 @@ class Tutor:
         try:
             await asyncio.wait(loops)  # the loops run until cancelled
         finally:
-            for task in (*loops, *self._tasks):
+            tasks = [*loops, *self._tasks]
+            for task in tasks:
                 task.cancel()
-            await asyncio.gather(*loops, *self._tasks, return_exceptions=True)
+            # Bounded: a blocking read in a Redis client can swallow the cancellation (the
+            # embedded store's XREAD BLOCK does), and shutdown must not wait for it forever.
+            _, stuck = await asyncio.wait(tasks, timeout=STOP_TIMEOUT_SECONDS)
+            if stuck:
+                log.warning("%d tutor tasks did not stop when cancelled", len(stuck))
 
     async def finish(self, grace: float) -> None:
         """Shutting down: take no more jobs, and give the replies in flight up to ``grace``
@@ -157,6 +163,12 @@ class Tutor:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    # The cancellation arrived inside a client that turned it into another
+                    # error (redis-py does, while it connects): honour it, or shutdown waits
+                    # for this loop forever.
+                    raise asyncio.CancelledError from exc
                 level = logging.WARNING if isinstance(exc, UNAVAILABLE_ERRORS) else logging.ERROR
                 log.log(level, "tutor %s loop failed (%r); again in %.1fs", name, exc, backoff)
                 await asyncio.sleep(backoff)
