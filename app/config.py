@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(default=100, ge=1)
     socket_events_per_second: float = Field(default=20.0, gt=0)
     socket_event_burst: int = Field(default=60, ge=1)
+    # Open Socket.IO connections, across all replicas: per signed-in user (a few tabs), and
+    # per client address (every transport, signed in or not; raise it for a school behind one
+    # NAT address).
+    socket_connections_per_user: int = Field(default=5, ge=1)
+    socket_connections_per_ip: int = Field(default=100, ge=1)
 
     # Replica liveness: a heartbeat key every interval, considered dead after the ttl.
     heartbeat_interval_seconds: float = Field(default=5.0, gt=0)

@@ -40,6 +40,7 @@ from app.realtime.presence import Presence
 from app.realtime.server import GuardedServer, create_sio
 from app.security.tokens import TokenService
 from app.services import Lifecycle, Services
+from app.store.connections import ConnectionSlots
 from app.store.messages import MessageStore
 from app.store.ratelimit import RateLimiter
 from app.store.redis import create_pubsub_redis, create_redis
@@ -136,6 +137,12 @@ def create_app(settings: Settings | None = None) -> HoloApp:
             sessions=SessionStore(redis),
             replicas=ReplicaRegistry(presence_redis, replica_id, settings.heartbeat_ttl_seconds),
             limiter=RateLimiter(redis, limit=settings.rate_limit_per_minute),
+            connections=ConnectionSlots(
+                redis,
+                replica_id,
+                per_user=settings.socket_connections_per_user,
+                per_ip=settings.socket_connections_per_ip,
+            ),
             lifecycle=lifecycle,
         )
         realtime = holder["app"].realtime = RealtimeEvents(sio, services)

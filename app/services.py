@@ -15,6 +15,7 @@ from app.catalogue import Catalogue
 from app.config import Settings
 from app.observability.metrics import Metrics
 from app.security.tokens import TokenService
+from app.store.connections import ConnectionSlots
 from app.store.messages import MessageStore
 from app.store.ratelimit import RateLimiter
 from app.store.redis import Redis
@@ -45,6 +46,7 @@ class Services:
     sessions: SessionStore
     replicas: ReplicaRegistry
     limiter: RateLimiter
+    connections: ConnectionSlots
     lifecycle: Lifecycle = field(default_factory=Lifecycle)
     # Set by the lifespan once providers and storage are open.
     tutor: Tutor | None = None

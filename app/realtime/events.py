@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from app.models import Identity, Peer, Sender
 from app.realtime import schemas
+from app.realtime.server import GuardedServer, Refusal, client_ip
 from app.security.token_bucket import TokenBucket
 from app.security.tokens import InvalidToken
 from app.services import Services
@@ -71,11 +72,12 @@ _RELAY_REFUSALS = {
 
 
 class RealtimeEvents:
-    def __init__(self, sio: socketio.AsyncServer, services: Services) -> None:
+    def __init__(self, sio: GuardedServer, services: Services) -> None:
         self.sio = sio
         self.s = services
         self.clients: dict[str, Client] = {}
         self.replica_id = services.replicas.replica_id
+        sio.gate = self
         sio.on("connect", self.on_connect)
         sio.on("disconnect", self.on_disconnect)
         self._on("join", schemas.Join, self.join)
@@ -159,6 +161,18 @@ class RealtimeEvents:
             raise socketio.exceptions.ConnectionRefusedError(
                 str(exc), {"code": "unauthorized"}
             ) from None
+        try:
+            admitted = await self.s.connections.acquire_user(who.user_id, sid)
+        except UNAVAILABLE_ERRORS as exc:
+            admitted = True  # fail open: the event limits still hold, and joins need Redis
+            log.warning("connection cap unavailable: %s", exc)
+        if not admitted:
+            self.s.metrics.socket_events.labels("connect", "too_many_connections").inc()
+            raise socketio.exceptions.ConnectionRefusedError(
+                f"You have {self.s.connections.per_user} connections open already; close a "
+                "tab and try again.",
+                {"code": "too_many_connections"},
+            )
         settings = self.s.settings
         self.clients[sid] = Client(
             identity=who,
@@ -172,6 +186,10 @@ class RealtimeEvents:
         if client is None:
             return
         self.s.metrics.socket_connections.dec()
+        try:
+            await self.s.connections.release_user(client.identity.user_id, sid)
+        except UNAVAILABLE_ERRORS as exc:
+            log.warning("could not give back the connection slot of %s: %s", sid, exc)
         for room_id in list(client.rooms):
             try:
                 await self._remove(sid, room_id)
@@ -183,6 +201,26 @@ class RealtimeEvents:
         left = await self.s.rooms.leave(room_id, sid, replica_id=self.replica_id)
         if left is not None:
             await self.sio.emit("peer-left", left.model_dump(), room=room_id, skip_sid=sid)
+
+    async def transport_opened(self, eio_sid: str, environ: dict[str, Any]) -> Refusal | None:
+        try:
+            admitted = await self.s.connections.acquire_ip(client_ip(environ), eio_sid)
+        except UNAVAILABLE_ERRORS as exc:
+            log.warning("connection cap unavailable: %s", exc)
+            return None
+        if admitted:
+            return None
+        self.s.metrics.socket_events.labels("transport", "too_many_connections").inc()
+        return Refusal(
+            code="too_many_connections",
+            message="Too many connections from your address; close some and try again.",
+        )
+
+    async def transport_closed(self, eio_sid: str, environ: dict[str, Any]) -> None:
+        try:
+            await self.s.connections.release_ip(client_ip(environ), eio_sid)
+        except UNAVAILABLE_ERRORS as exc:
+            log.warning("could not give back the transport slot of %s: %s", eio_sid, exc)
 
     # -- rooms ------------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ costs a traceback.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Protocol, TypedDict
 
 import socketio
 from socketio import packet
@@ -31,6 +31,11 @@ MAX_PACKET_BYTES = MAX_SDP_BYTES + 16 * 1024
 # must not become a flood of log lines.
 REFUSAL_LOGS_PER_SECOND = 1.0
 REFUSAL_LOG_BURST = 10
+
+
+class Refusal(TypedDict):
+    code: str
+    message: str
 
 
 class PacketRefused(Exception):
@@ -83,10 +88,21 @@ def parse_packet(data: Any) -> packet.Packet:
     return pkt
 
 
-class GuardedServer(socketio.AsyncServer):  # type: ignore[misc]
-    """python-socketio's server with the protocol guard in front of its packet dispatch.
+class TransportGate(Protocol):
+    """Told of every Engine.IO transport (signed in or not) as it opens and closes."""
 
-    Overrides ``_handle_eio_message`` (python-socketio has no public hook before dispatch) and
+    async def transport_opened(self, eio_sid: str, environ: dict[str, Any]) -> Refusal | None:
+        """None admits the transport; a refusal is sent as the handshake's 401 JSON body."""
+
+    async def transport_closed(self, eio_sid: str, environ: dict[str, Any]) -> None: ...
+
+
+class GuardedServer(socketio.AsyncServer):  # type: ignore[misc]
+    """python-socketio's server with the protocol guard in front of its packet dispatch, and a
+    gate on every transport.
+
+    Overrides ``_handle_eio_message`` and the Engine.IO connect/disconnect handlers
+    (python-socketio has no public hook before dispatch or at the transport level) and
     dispatches only the four packet types the app uses.
     """
 
@@ -94,6 +110,22 @@ class GuardedServer(socketio.AsyncServer):  # type: ignore[misc]
         super().__init__(**kwargs)
         self._metrics = metrics
         self._refusal_log = TokenBucket(REFUSAL_LOGS_PER_SECOND, REFUSAL_LOG_BURST)
+        self.gate: TransportGate | None = None
+
+    async def _handle_eio_connect(self, eio_sid: str, environ: dict[str, Any]) -> Any:
+        await super()._handle_eio_connect(eio_sid, environ)
+        if self.gate is None:
+            return None
+        refusal = await self.gate.transport_opened(eio_sid, environ)
+        if refusal is not None:
+            self.environ.pop(eio_sid, None)
+        return refusal
+
+    async def _handle_eio_disconnect(self, eio_sid: str, reason: Any) -> None:
+        environ = self.environ.get(eio_sid)
+        await super()._handle_eio_disconnect(eio_sid, reason)
+        if self.gate is not None and environ is not None:
+            await self.gate.transport_closed(eio_sid, environ)
 
     async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
         try:
