@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     auth_audience: str | None = None
 
     cors_origins: CsvList = Field(default_factory=list)
+    # Strict-Transport-Security max-age, sent on responses served over HTTPS only (as the
+    # ingress reports it in X-Forwarded-Proto); 0 sends none.
+    hsts_max_age_seconds: int = Field(default=31_536_000, ge=0)
     rate_limit_per_minute: int = Field(default=100, ge=1)
     socket_events_per_second: float = Field(default=20.0, gt=0)
     socket_event_burst: int = Field(default=60, ge=1)

@@ -28,6 +28,7 @@ from app.api import auth, companions, health, ice, rooms, sessions
 from app.api.errors import EXCEPTION_HANDLERS
 from app.api.middleware import RateLimitMiddleware, RequestContextMiddleware
 from app.api.openapi import openapi_routes
+from app.api.security_headers import SecurityHeadersMiddleware
 from app.catalogue import Catalogue
 from app.config import Settings, load_settings
 from app.frontend import frontend_routes
@@ -216,6 +217,7 @@ def create_app(settings: Settings | None = None) -> HoloApp:
             allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
             expose_headers=["X-Request-ID", "Retry-After"],
         ),
+        Middleware(SecurityHeadersMiddleware, settings=settings),
         Middleware(RequestContextMiddleware, metrics=metrics),
         Middleware(RateLimitMiddleware),
     ]

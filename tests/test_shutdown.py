@@ -47,7 +47,7 @@ async def test_sigterm_drains_then_exits(
 
 
 @pytest.mark.parametrize("store", ["redis", "embedded"])
-async def test_a_replica_that_cannot_bind_its_port_exits_non_zero(
+def test_a_replica_that_cannot_bind_its_port_exits_non_zero(
     redis_server: RedisServer, store: str
 ) -> None:
     with socket.socket() as taken:
@@ -71,7 +71,7 @@ async def test_a_replica_that_cannot_bind_its_port_exits_non_zero(
         )
         try:
             # Far beyond the grace period: a replica that has not exited by then never will.
-            code = await asyncio.to_thread(proc.wait, 60)
+            code = proc.wait(60)
         finally:
             proc.kill()
             proc.wait()

@@ -33,7 +33,9 @@ async def test_connections_per_address_are_capped_across_replicas(
         assert "too_many_connections" in refused.text
         # Closing one gives its slot back, on whichever replica.
         sid = opened[0].text.split('"sid":"')[1].split('"')[0]
-        closed = await http.post(f"{a.url}/socket.io/?EIO=4&transport=polling&sid={sid}", content="1")
+        closed = await http.post(
+            f"{a.url}/socket.io/?EIO=4&transport=polling&sid={sid}", content="1"
+        )
         assert closed.status_code == 200
         again = await open_transport(http, b.url)
         assert again.status_code == 200, again.text
