@@ -9,6 +9,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Match, Route
 
 from app.observability.logging import request_id_var
 from app.observability.metrics import Metrics
@@ -79,7 +80,24 @@ async def handle_validation_error(request: Request, exc: Exception) -> Response:
 async def handle_http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     code = _HTTP_CODES.get(exc.status_code, "http_error")
-    return error_response(exc.status_code, code, str(exc.detail), exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 404 and _allowed_methods(request):
+        # The path exists with other methods; the single-page app's mount at / answered first.
+        exc = HTTPException(405)
+        code = _HTTP_CODES[405]
+    if exc.status_code == 405:
+        # Starlette names the methods of the first route that matched the path; a path served
+        # by several routes (GET and DELETE /api/rooms/{id}) allows all of theirs.
+        headers["Allow"] = ", ".join(_allowed_methods(request))
+    return error_response(exc.status_code, code, str(exc.detail), headers)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    allowed: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, Route) and route.matches(request.scope)[0] != Match.NONE:
+            allowed |= route.methods or set()
+    return sorted(allowed)
 
 
 def unexpected_error_response(
