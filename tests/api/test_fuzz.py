@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.clients import Api
+from tests.clients import Api, SocketClient
 from tests.servers import LOG_DIR, Replica
 
 EXAMPLES_PER_OPERATION = 50
@@ -76,14 +76,28 @@ CORPUS = [
 ]
 
 
-@pytest.mark.parametrize(("method", "path", "body"), CORPUS)
-async def test_inputs_that_once_gave_500_are_refused_cleanly(
-    embedded: Replica, method: str, path: str, body: str | None
-) -> None:
+@pytest.fixture(scope="module")
+async def ended_room(embedded: Replica) -> tuple[Api, dict[str, str]]:
+    """A guest, and a room of theirs that was talked in and ended (so that its session has a
+    transcript)."""
     api = await Api.guest(embedded.url)
     room = await api.create_room()
+    ws = await SocketClient(embedded.url, api.token).connect()
+    try:
+        assert (await ws.call("join", {"room_id": room["room_id"]}))["ok"]
+        said = {"room_id": room["room_id"], "text": "hello", "client_id": "c1"}
+        assert (await ws.call("message", said))["ok"]
+    finally:
+        await ws.close()
     ended = await api.request("DELETE", f"/api/rooms/{room['room_id']}")
-    ids = {"room": room["room_id"], "session": ended.json()["session_id"]}
+    return api, {"room": room["room_id"], "session": ended.json()["session_id"]}
+
+
+@pytest.mark.parametrize(("method", "path", "body"), CORPUS)
+async def test_inputs_that_once_gave_500_are_refused_cleanly(
+    ended_room: tuple[Api, dict[str, str]], method: str, path: str, body: str | None
+) -> None:
+    api, ids = ended_room
     headers = {"Content-Type": "application/json"} if body is not None else {}
     r = await api.request(method, path.format(**ids), content=body, headers=headers)
     assert 400 <= r.status_code < 500, (r.status_code, r.text)
