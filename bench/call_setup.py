@@ -229,7 +229,11 @@ async def _one_call(
         for page in pages:
             try:
                 await page.wait_for_function(
-                    "window.__probe.firstFrame !== null", polling=50, timeout=30_000
+                    # A function: an expression string is eval'd in the page, which the app's
+                    # Content-Security-Policy forbids.
+                    "() => window.__probe.firstFrame !== null",
+                    polling=50,
+                    timeout=30_000,
                 )
             except Exception:
                 for p in pages:
