@@ -156,7 +156,7 @@ async def test_malformed_packets_log_at_most_one_json_line_each(
         ws = await raw_socket(fresh)
         try:
             await ws.send(packet)
-            await closed_by_server(ws, within=2)
+            await closed_by_server(ws, within=1)
         except ConnectionClosed:
             pass
         finally:
