@@ -19,6 +19,7 @@ from app.api.http import (
     valid_id,
 )
 from app.models import Identity, Message, Peer, Room, SessionRecord
+from app.server_events import Notice, ServerEvents
 from app.services import Services
 from app.store import keys
 
@@ -169,13 +170,12 @@ async def end_room(request: Request) -> Response:
     if result.outcome == "ok":
         s.metrics.sessions.labels("ended").inc()
         await s.rooms.ended(room.room_id)
-        await s.sio.emit(
-            "notice",
-            {
-                "code": "room_ended",
-                "message": "The room has ended.",
-                "session_id": result.session.session_id,
-            },
+        await ServerEvents(s.sio).send(
+            Notice(
+                code="room_ended",
+                message="The room has ended.",
+                session_id=result.session.session_id,
+            ),
             room=room.room_id,
         )
     return respond(result.session)
