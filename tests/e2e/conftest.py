@@ -109,8 +109,10 @@ async def page_factory(
 ) -> AsyncIterator[NewPage]:
     """make(base_url) -> a page in its own context (its own storage: its own person).
     When the test fails, each context's Playwright trace (open with `playwright show-trace`)
-    and a screenshot of each page land in test-artifacts/e2e/failures/."""
+    and a screenshot of each page land in test-artifacts/e2e/failures/. Anything the app's
+    Content-Security-Policy blocked fails the test: the app must work under it."""
     contexts: list[BrowserContext] = []
+    blocked: list[str] = []
 
     async def make(base_url: str, width: int = 1280, height: int = 860) -> Page:
         context = await browser.new_context(
@@ -124,6 +126,10 @@ async def page_factory(
         contexts.append(context)
         page = await context.new_page()
         page.set_default_timeout(15_000)
+        page.on(
+            "console",
+            lambda msg: blocked.append(msg.text) if "Content Security Policy" in msg.text else None,
+        )
         return page
 
     try:
@@ -141,6 +147,7 @@ async def page_factory(
                     )
                 await context.tracing.stop(path=str(where / f"context{i}-trace.zip"))
             await context.close()
+    assert not blocked, f"the Content-Security-Policy blocked: {blocked}"
 
 
 @pytest.fixture
