@@ -169,7 +169,7 @@ describe("CallPage", () => {
       sockets[0].push("connect_error", refusal);
     });
     expect(screen.getByRole("alert")).toHaveTextContent("close a tab");
-    expect(screen.getByRole("status", { name: "" })).toHaveTextContent("reconnecting");
+    expect(callStatus()).toHaveTextContent("reconnecting");
   });
 
   it("rejoins after the socket reconnects, and an invitee's Leave goes home", async () => {
