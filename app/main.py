@@ -89,7 +89,7 @@ def create_app(settings: Settings | None = None) -> HoloApp:
         pubsub_redis = None
         if isinstance(sio.manager, RedisPubSubManager):
             pubsub_redis = create_pubsub_redis(settings, f"holo:{replica_id}")
-            sio.manager.bind(redis, pubsub_redis)
+            sio.manager.bind(redis, pubsub_redis, settings.redis_socket_timeout)
             # python-socketio starts the listener at the first connection; start it now so
             # readiness can wait for the subscription and REST-triggered emits reach peers.
             sio.manager_initialized = True

@@ -391,3 +391,61 @@ def _fmt(v: Any) -> str:
             return f"{v:.1f}"
         return f"{v:.2f}"
     return str(v)
+
+
+def start_profile(proc: Proc, seconds: float, tag: str) -> tuple[subprocess.Popen[bytes], Path]:
+    """``py-spy record`` of one server for ``seconds`` (collapsed stacks, for ``profile_summary``).
+    Needs py-spy in the venv and ptrace rights; the benches start it only with BENCH_PYSPY=1."""
+    spy = Path(sys.executable).with_name("py-spy")
+    LOGS.mkdir(parents=True, exist_ok=True)
+    out = LOGS / f"profile-{tag}-{proc.name}.txt"
+    popen = subprocess.Popen(
+        [
+            str(spy),
+            "record",
+            "--pid",
+            str(proc.popen.pid),
+            "--duration",
+            str(int(seconds)),
+            "--rate",
+            "200",
+            "--format",
+            "raw",
+            "--nonblocking",
+            "--output",
+            str(out),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    return popen, out
+
+
+def profile_summary(path: Path, top: int = 25) -> str:
+    """The functions a collapsed-stack profile spent its samples in: by own time (the leaf
+    frame) and by inclusive time (anywhere on the stack), as shares of all samples."""
+    own: Counter[str] = Counter()
+    incl: Counter[str] = Counter()
+    total = 0
+    if not path.exists():
+        return f"(no profile at {path})"
+    for line in path.read_text(errors="replace").splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        n = int(count)
+        total += n
+        frames = [
+            f.split(" (")[0] + " " + f.rsplit("/", 1)[-1].split(":")[0].rstrip(")")
+            for f in stack.split(";")
+        ]
+        own[frames[-1]] += n
+        for f in set(frames):
+            incl[f] += n
+    if not total:
+        return "(empty profile)"
+    lines = [f"{total} samples; own time:"]
+    lines += [f"  {n / total:6.1%}  {f}" for f, n in own.most_common(top)]
+    lines.append("inclusive:")
+    lines += [f"  {n / total:6.1%}  {f}" for f, n in incl.most_common(top)]
+    return "\n".join(lines)

@@ -97,3 +97,31 @@ async def test_an_idle_subscription_survives_short_socket_timeouts(
     assert ack["ok"]
     assert (await bea.next("message"))["text"] == "still there?"
     assert "pub/sub connection lost" not in b.log_text()
+
+
+async def test_a_replica_subscribes_to_a_room_only_while_it_has_a_client_there(
+    redis_server: RedisServer, start_replica: ReplicaFactory, sockets: Callable[..., SocketClient]
+) -> None:
+    # An SRE's view of the room-affine channels: a replica with no client in a room does not
+    # receive (and pay for) that room's events; one that comes back misses nothing.
+    _a, _b, rid, ann, bea = await _pair(start_replica, redis_server, sockets)
+    channel = f"holo:room:{{{rid}}}:events"
+
+    def subscribers() -> int:
+        with redis.Redis(port=redis_server.port) as admin:
+            return int(admin.execute_command("PUBSUB", "SHARDNUMSUB", channel)[1])
+
+    assert subscribers() == 2
+    assert (await bea.call("leave", {"room_id": rid}))["ok"]
+    await asyncio.to_thread(wait_until, lambda: subscribers() == 1, 10, "b to unsubscribe")
+    assert (await ann.call("message", {"room_id": rid, "text": "alone", "client_id": "m1"}))["ok"]
+
+    # Bea comes back to b: b subscribes again before her join is answered, so the history she
+    # gets and the events after it leave no gap.
+    rejoined = await bea.call("join", {"room_id": rid})
+    assert rejoined["ok"] and [m["text"] for m in rejoined["messages"]] == ["alone"]
+    assert subscribers() == 2
+    ack = await ann.call("message", {"room_id": rid, "text": "welcome back", "client_id": "m2"})
+    assert ack["ok"]
+    assert (await bea.next("message"))["text"] == "welcome back"
+    assert bea.pending("message") == 0
