@@ -41,6 +41,7 @@ from socketio import packet
 from socketio.async_pubsub_manager import AsyncPubSubManager
 
 from app.store import keys
+from app.store.messages import Broadcast
 from app.store.redis import Redis
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ MAX_BACKOFF_SECONDS = 5.0
 YIELD_EVERY = 64
 EMIT_HEADER = "holo-emit"
 NO_SKIP = "-"
+_SLOT = "\x00"  # stands for the payload in a packet encoded around it
 
 
 class RedisPubSubManager(AsyncPubSubManager):  # type: ignore[misc]
@@ -199,6 +201,18 @@ class RedisPubSubManager(AsyncPubSubManager):  # type: ignore[misc]
         else:
             # A socket on another replica: the shared channel, where every replica looks for it.
             await self._redis.publish(self.channel, body)
+
+    def broadcast(self, room: str, event: str, skip_sid: str | None) -> Broadcast:
+        """The room event ``event`` as a store script publishes it (with the payload JSON
+        between head and tail), for the replicas with clients in the room; the caller delivers
+        to this replica's own clients (``emit(..., ignore_queue=True)``)."""
+        namespace = "/"
+        encoded = self.server.packet_class(
+            packet.EVENT, namespace=namespace, data=[event, _SLOT]
+        ).encode()
+        head, tail = encoded.split(json.dumps(_SLOT), 1)
+        header = f"{EMIT_HEADER} {self.host_id} {namespace} {room} {skip_sid or NO_SKIP}\n"
+        return Broadcast(keys.room_channel(room), header + head, tail)
 
     def _is_room(self, namespace: str, room: str) -> bool:
         if room in self.rooms.get(namespace, {}):
