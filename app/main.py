@@ -97,7 +97,7 @@ def create_app(settings: Settings | None = None) -> HoloApp:
         # The heartbeat has a connection of its own, so that a burst queueing on the command
         # pool cannot make a live replica look dead.
         presence_redis = (
-            create_redis(settings, f"holo:{replica_id}:presence", max_connections=2)
+            create_redis(settings, f"holo:{replica_id}:presence", max_connections=1)
             if settings.redis_url
             else redis
         )

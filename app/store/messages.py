@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from app.models import Message, Sender
 from app.store import keys
-from app.store.redis import Redis
+from app.store.redis import Redis, ScriptBatcher
 
 MAX_MESSAGES_PER_ROOM = 5000
 
@@ -81,7 +81,8 @@ def _with_seq(raw: str, seq: int) -> Message:
 class MessageStore:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
-        self._append = redis.register_script(_APPEND)
+        # Chat's hot path: concurrent appends share pipelines (one connection, few writes).
+        self._append = ScriptBatcher(redis, _APPEND)
 
     async def append(
         self,
