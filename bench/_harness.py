@@ -189,10 +189,12 @@ def ensure_node() -> str:
     return node
 
 
-def spawn_node(name: str, redis_url: str | None, store: bool = True) -> Proc:
+def spawn_node(name: str, redis_url: str | None, store: bool = True, sharded: bool = False) -> Proc:
+    """sharded: @socket.io/redis-adapter's sharded adapter (dynamic mode: a channel per room)."""
     node = ensure_node()
     port = free_port()
     env = dict(os.environ, PORT=str(port), HOST="127.0.0.1", NAME=name, STORE="1" if store else "0")
+    env["ADAPTER"] = "sharded" if sharded else "classic"
     env["REDIS_URL"] = redis_url or ""
     popen = subprocess.Popen(
         [node, str(NODE_DIR / "server.js")],
@@ -214,7 +216,7 @@ def wait_ready(procs: list[Proc], timeout: float = 120) -> None:
 class Stack:
     """A redis-server (optional) and N servers of one kind on it."""
 
-    kind: str  # holo | node
+    kind: str  # holo | node | node-sharded
     servers: list[Proc]
     redis: Proc | None
 
@@ -288,7 +290,7 @@ def start_stack(
 ) -> Stack:
     """kind=holo: holo-tutor replicas (redis=False: one embedded process; tutor=False: without
     the AI tutor); kind=node: Node socket.io processes with the Redis adapter (redis=False:
-    in-memory; store=False: relay only)."""
+    in-memory; store=False: relay only); kind=node-sharded: with the sharded adapter."""
     rproc = start_redis(f"{prefix}redis") if redis else None
     url = f"redis://127.0.0.1:{rproc.port}/0" if rproc else None
     servers: list[Proc] = []
@@ -298,7 +300,7 @@ def start_stack(
             servers.append(
                 spawn_holo(name, url, tutor=tutor)
                 if kind == "holo"
-                else spawn_node(name, url, store)
+                else spawn_node(name, url, store, sharded=kind == "node-sharded")
             )
         wait_ready(servers)
         if kind == "holo" and not tutor:

@@ -57,7 +57,7 @@ async def make_rooms(stack: Stack, n_rooms: int, on: int | None = None) -> list[
     urls = [p.url for p in stack.servers[:on]]
     n = len(urls)
     places = [(urls[(2 * i) % n], urls[(2 * i + 1) % n]) for i in range(n_rooms)]
-    if stack.kind == "node":
+    if stack.kind.startswith("node"):
         return [
             RoomSpec(f"bench-{i}", "", a, f"tok-a-{i}", b, f"tok-b-{i}")
             for i, (a, b) in enumerate(places)
