@@ -210,7 +210,7 @@ class RedisPubSubManager(AsyncPubSubManager):  # type: ignore[misc]
         encoded = self.server.packet_class(
             packet.EVENT, namespace=namespace, data=[event, _SLOT]
         ).encode()
-        head, tail = encoded.split(json.dumps(_SLOT), 1)
+        head, tail = encoded.split(self.server.packet_class.json.dumps(_SLOT), 1)
         header = f"{EMIT_HEADER} {self.host_id} {namespace} {room} {skip_sid or NO_SKIP}\n"
         return Broadcast(keys.room_channel(room), header + head, tail)
 

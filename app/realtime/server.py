@@ -5,6 +5,7 @@ from __future__ import annotations
 import socketio
 
 from app.config import Settings
+from app.realtime import codec
 from app.realtime.manager import RedisPubSubManager
 from app.realtime.schemas import MAX_SDP_BYTES
 from app.store import keys
@@ -25,6 +26,7 @@ def create_sio(settings: Settings) -> socketio.AsyncServer:
     return socketio.AsyncServer(
         async_mode="asgi",
         client_manager=manager,
+        json=codec,
         cors_allowed_origins=cors,
         max_http_buffer_size=MAX_PACKET_BYTES,
         ping_interval=20,
