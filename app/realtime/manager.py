@@ -72,6 +72,7 @@ class RedisPubSubManager(AsyncPubSubManager):  # type: ignore[misc]
         self._confirmed: dict[str, int] = {}
         self._waiters: dict[str, list[tuple[int, asyncio.Future[None]]]] = {}
         self._pubsub: Any = None  # the live redis-py PubSub, once its subscriptions are sent
+        self._templates: dict[str, tuple[str, ...]] = {}  # event -> packet around its payload
 
     def bind(self, redis: Redis, pubsub_redis: Redis, subscribe_timeout: float = 5.0) -> None:
         """Called from the lifespan, which owns both clients (and closes them)."""
@@ -169,9 +170,9 @@ class RedisPubSubManager(AsyncPubSubManager):  # type: ignore[misc]
     ) -> None:
         room = to or room
         namespace = namespace or "/"
+        local_only = bool(kwargs.get("ignore_queue"))
         if (
-            kwargs.get("ignore_queue")
-            or callback is not None
+            callback is not None
             or not isinstance(room, str)
             or " " in room
             or not (skip_sid is None or isinstance(skip_sid, str))
@@ -182,6 +183,10 @@ class RedisPubSubManager(AsyncPubSubManager):  # type: ignore[misc]
                 callback=callback, **kwargs,
             )  # fmt: skip
             return
+        recipients = self._recipients(namespace, room, skip_sid)
+        own_socket = self.is_sid_room(namespace, room)
+        if not recipients and (local_only or own_socket):
+            return  # nobody to tell: nothing to encode
         args = list(data) if isinstance(data, tuple) else [data]
         encoded = self.server.packet_class(
             packet.EVENT, namespace=namespace, data=[event, *args]
@@ -189,9 +194,9 @@ class RedisPubSubManager(AsyncPubSubManager):  # type: ignore[misc]
         if isinstance(encoded, list):  # binary attachments: the library's way
             await super().emit(event, data, namespace=namespace, room=room, skip_sid=skip_sid)
             return
-        await self._deliver(namespace, room, skip_sid, encoded)
-        if self.is_sid_room(namespace, room):
-            return  # one of our own sockets: delivered
+        await self._send(recipients, encoded)
+        if local_only or own_socket:
+            return
         assert self._redis is not None, "bind() the manager before serving"
         body = f"{EMIT_HEADER} {self.host_id} {namespace} {room} {skip_sid or NO_SKIP}\n{encoded}"
         # Retries on connection errors are the client's (redis-py Retry); if Redis stays down,
@@ -207,10 +212,14 @@ class RedisPubSubManager(AsyncPubSubManager):  # type: ignore[misc]
         between head and tail), for the replicas with clients in the room; the caller delivers
         to this replica's own clients (``emit(..., ignore_queue=True)``)."""
         namespace = "/"
-        encoded = self.server.packet_class(
-            packet.EVENT, namespace=namespace, data=[event, _SLOT]
-        ).encode()
-        head, tail = encoded.split(self.server.packet_class.json.dumps(_SLOT), 1)
+        if (template := self._templates.get(event)) is None:
+            encoded = self.server.packet_class(
+                packet.EVENT, namespace=namespace, data=[event, _SLOT]
+            ).encode()
+            template = self._templates[event] = tuple(
+                encoded.split(self.server.packet_class.json.dumps(_SLOT), 1)
+            )
+        head, tail = template
         header = f"{EMIT_HEADER} {self.host_id} {namespace} {room} {skip_sid or NO_SKIP}\n"
         return Broadcast(keys.room_channel(room), header + head, tail)
 
@@ -229,21 +238,28 @@ class RedisPubSubManager(AsyncPubSubManager):  # type: ignore[misc]
         assert self._redis is not None, "bind() the manager before serving"
         await self._redis.publish(self.channel, json.dumps(data, separators=(",", ":")))
 
-    async def _deliver(self, namespace: str, room: str, skip_sid: str | None, encoded: str) -> None:
+    def _recipients(self, namespace: str, room: str, skip_sid: str | None) -> list[str]:
+        """The Engine.IO sids of this replica's sockets in ``room``, but ``skip_sid``'s."""
         members = self.rooms.get(namespace, {}).get(room)
         if not members:
+            return []
+        return [eio_sid for sid, eio_sid in members.items() if sid != skip_sid]
+
+    async def _send(self, eio_sids: list[str], encoded: str) -> None:
+        if not eio_sids:
             return
         frame = eio_packet.Packet(eio_packet.MESSAGE, encoded)
-        for sid, eio_sid in list(members.items()):
-            if sid != skip_sid:
-                await self.server._send_eio_packet(eio_sid, frame)
+        for eio_sid in eio_sids:
+            await self.server._send_eio_packet(eio_sid, frame)
 
     async def _receive_emit(self, raw: str) -> None:
         header, _, encoded = raw.partition("\n")
         _, host_id, namespace, room, skip = header.split(" ", 4)
         if host_id == self.host_id:
             return  # delivered locally when it was emitted
-        await self._deliver(namespace, room, None if skip == NO_SKIP else skip, encoded)
+        await self._send(
+            self._recipients(namespace, room, None if skip == NO_SKIP else skip), encoded
+        )
 
     # -- listening -------------------------------------------------------------------------
 
