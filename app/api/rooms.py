@@ -92,7 +92,6 @@ async def create_room(request: Request) -> Response:
     if s.catalogue.get(req.companion_id) is None:
         raise ApiError(404, "companion_not_found", "No companion with that id.")
     new = await s.rooms.create(who.user_id, req.companion_id)
-    await s.redis.zadd(keys.active_rooms(), {new.room.room_id: new.room.created_at})
     room = new.room
     return respond(
         CreatedRoom(
@@ -119,8 +118,8 @@ async def create_room(request: Request) -> Response:
 )
 async def get_room(request: Request) -> Response:
     who = await identity(request)
-    q = query(request, PreviewQuery)
-    room = await readable_room(request, who, invite_token=q.invite_token)
+    preview = query(request, PreviewQuery)
+    room = await readable_room(request, who, invite_token=preview.invite_token)
     peers = await services(request).rooms.peers(room.room_id)
     return respond(RoomView(room=room, peers=peers, is_owner=room.owner_id == who.user_id))
 
@@ -145,7 +144,7 @@ async def end_room(request: Request) -> Response:
         raise ApiError(404, "room_not_found", "No such room, or you are not a member of it.")
     if result.outcome == "ok":
         s.metrics.sessions.labels("ended").inc()
-        await s.redis.zrem(keys.active_rooms(), room.room_id)
+        await s.rooms.ended(room.room_id)
         await s.sio.emit(
             "notice",
             {
@@ -169,10 +168,11 @@ async def end_room(request: Request) -> Response:
 )
 async def list_messages(request: Request) -> Response:
     who = await identity(request)
-    q = query(request, MessagesQuery)
+    page = query(request, MessagesQuery)
     room = await readable_room(request, who)
-    messages = await services(request).messages.list(room.room_id, after=q.after, limit=q.limit)
-    return respond(MessageList(messages=messages))
+    s = services(request)
+    messages = await s.messages.list(room.room_id, after=page.after, limit=page.limit)
+    return respond(MessageList(messages=await s.with_audio_links(messages)))
 
 
 routes = [
