@@ -94,6 +94,11 @@ class RedisPubSubManager(AsyncPubSubManager):  # type: ignore[misc]
         await super().leave_room(sid, namespace, room)
         await self._release_rooms(namespace, [room])
 
+    async def _handle_leave_room(self, message: dict[str, Any]) -> None:
+        # Another replica took one of our sockets out of a room (a rejoin elsewhere replaced it).
+        await super()._handle_leave_room(message)
+        await self._release_rooms(message.get("namespace") or "/", [message.get("room")])
+
     async def disconnect(self, sid: str, namespace: str, **kwargs: Any) -> None:
         rooms = [r for r in self.get_rooms(sid, namespace) if r != sid]
         await super().disconnect(sid, namespace, **kwargs)

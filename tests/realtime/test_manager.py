@@ -125,3 +125,5 @@ async def test_a_replica_subscribes_to_a_room_only_while_it_has_a_client_there(
     assert ack["ok"]
     assert (await bea.next("message"))["text"] == "welcome back"
     assert bea.pending("message") == 0
+    await bea.close()
+    await asyncio.to_thread(wait_until, lambda: subscribers() == 1, 10, "b to unsubscribe")
