@@ -239,7 +239,11 @@ class RealtimeEvents:
         if to == sid or await self.s.rooms.member_user(room_id, to) is None:
             raise EventError("peer_not_found", "That peer is not in this room.")
         # `from` is always the sender's own socket id: a client cannot speak as another.
-        await self.sio.emit(event, {"from": sid, **body}, to=to)
+        data = {"from": sid, **body}
+        if isinstance(self.sio.manager, RedisPubSubManager):
+            await self.sio.manager.emit_to_member(event, data, sid=to, room=room_id)
+        else:
+            await self.sio.emit(event, data, to=to)
 
     # -- chat -------------------------------------------------------------------------------
 

@@ -162,6 +162,11 @@ class RedisPubSubManager(AsyncPubSubManager):  # type: ignore[misc]
 
     # -- publishing ------------------------------------------------------------------------
 
+    async def emit_to_member(self, event: str, data: Any, sid: str, room: str) -> None:
+        """An event for one socket of ``room`` (signaling), published on the room's channel when
+        the socket is on another replica: only the replicas with a client in the room see it."""
+        await self.emit(event, data, room=sid, via_room=room)
+
     async def emit(
         self,
         event: str,
@@ -206,7 +211,10 @@ class RedisPubSubManager(AsyncPubSubManager):  # type: ignore[misc]
         body = f"{EMIT_HEADER} {self.host_id} {namespace} {room} {skip_sid or NO_SKIP}\n{encoded}"
         # Retries on connection errors are the client's (redis-py Retry); if Redis stays down,
         # the error reaches the event handler, which answers the client with an error ack.
-        if self._is_room(namespace, room):
+        via_room = kwargs.get("via_room")
+        if isinstance(via_room, str):
+            await self._redis.spublish(keys.room_channel(via_room), body)
+        elif self._is_room(namespace, room):
             await self._redis.spublish(keys.room_channel(room), body)
         else:
             # A socket on another replica: the shared channel, where every replica looks for it.

@@ -8,9 +8,11 @@ import uuid
 from collections.abc import Callable
 
 import redis
+from redis import asyncio as aioredis
 
 from tests.clients import Api, SocketClient
 from tests.conftest import ReplicaFactory
+from tests.realtime.test_signaling import OFFER
 from tests.servers import RedisServer, wait_until
 
 POOL_SIZE = 8
@@ -112,6 +114,18 @@ async def test_a_replica_subscribes_to_a_room_only_while_it_has_a_client_there(
             return int(admin.execute_command("PUBSUB", "SHARDNUMSUB", channel)[1])
 
     assert subscribers() == 2
+    # Signaling between the two replicas goes through the room's channel too: the channel every
+    # replica listens to carries none of the room's traffic.
+    shared = aioredis.Redis(port=redis_server.port).pubsub()
+    await shared.subscribe("holo:socketio")
+    assert (await shared.get_message(timeout=5))["type"] == "subscribe"
+    assert (await ann.call("offer", {"room_id": rid, "to": bea.sid, "sdp": OFFER}))["ok"]
+    assert (await bea.next("offer"))["from"] == ann.sid
+    assert (await ann.call("message", {"room_id": rid, "text": "hi", "client_id": "m0"}))["ok"]
+    assert (await bea.next("message"))["text"] == "hi"
+    assert await shared.get_message(timeout=0.5) is None
+    await shared.aclose()
+
     assert (await bea.call("leave", {"room_id": rid}))["ok"]
     await asyncio.to_thread(wait_until, lambda: subscribers() == 1, 10, "b to unsubscribe")
     assert (await ann.call("message", {"room_id": rid, "text": "alone", "client_id": "m1"}))["ok"]
@@ -119,7 +133,7 @@ async def test_a_replica_subscribes_to_a_room_only_while_it_has_a_client_there(
     # Bea comes back to b: b subscribes again before her join is answered, so the history she
     # gets and the events after it leave no gap.
     rejoined = await bea.call("join", {"room_id": rid})
-    assert rejoined["ok"] and [m["text"] for m in rejoined["messages"]] == ["alone"]
+    assert rejoined["ok"] and [m["text"] for m in rejoined["messages"]] == ["hi", "alone"]
     assert subscribers() == 2
     ack = await ann.call("message", {"room_id": rid, "text": "welcome back", "client_id": "m2"})
     assert ack["ok"]
