@@ -7,9 +7,10 @@ replica therefore receives the events of its own rooms and nothing else, whateve
 count (with one shared channel, every replica received and skipped every event), and on a Redis
 Cluster a room's channel lives on the node of its slot. Joining waits for Redis to confirm the
 subscription before the join handler reads the room's history: anything said after that read
-arrives as an event, anything before is in the history. Everything else (an event to one
-socket, a broadcast, the library's cross-replica disconnect and room changes) still goes through
-one shared channel, as python-socketio's pub/sub managers do.
+arrives as an event, anything before is in the history. Signaling to a socket of the room on
+another replica goes through the room's channel too (``emit_to_member``). Everything else (a
+broadcast, the library's cross-replica disconnect and room changes) still goes through one
+shared channel, as python-socketio's pub/sub managers do.
 
 **One encoding.** The body of a room event is a one-line header (sender replica, namespace, room,
 socket to skip) and the Socket.IO packet already encoded for the local recipients; a receiving
