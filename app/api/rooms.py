@@ -10,6 +10,7 @@ from starlette.routing import Route
 from app.api.errors import ApiError
 from app.api.http import EndpointDoc, body, documented, identity, query, respond, services
 from app.models import Identity, Message, Peer, Room, SessionRecord
+from app.server_events import Notice, ServerEvents
 from app.services import Services
 from app.store import keys
 
@@ -145,13 +146,12 @@ async def end_room(request: Request) -> Response:
     if result.outcome == "ok":
         s.metrics.sessions.labels("ended").inc()
         await s.rooms.ended(room.room_id)
-        await s.sio.emit(
-            "notice",
-            {
-                "code": "room_ended",
-                "message": "The room has ended.",
-                "session_id": result.session.session_id,
-            },
+        await ServerEvents(s.sio).send(
+            Notice(
+                code="room_ended",
+                message="The room has ended.",
+                session_id=result.session.session_id,
+            ),
             room=room.room_id,
         )
     return respond(result.session)
