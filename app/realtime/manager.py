@@ -266,14 +266,20 @@ class RedisPubSubManager(AsyncPubSubManager):  # type: ignore[misc]
         for eio_sid in eio_sids:
             await self.server._send_eio_packet(eio_sid, frame)
 
-    async def _receive_emit(self, raw: str) -> None:
-        header, _, encoded = raw.partition("\n")
-        _, host_id, namespace, room, skip = header.split(" ", 4)
-        if host_id == self.host_id:
-            return  # delivered locally when it was emitted
-        await self._send(
-            self._recipients(namespace, room, None if skip == NO_SKIP else skip), encoded
-        )
+    async def _receive_emit(self, raw: str) -> str | None:
+        """Delivers a room event to our sockets; returns the JSON of an event in the previous
+        release's format (its header has no skipped sid and its body is the library's JSON
+        message) for the library to handle, so that a rolling upgrade keeps it delivered."""
+        header, _, body = raw.partition("\n")
+        fields = header.split(" ", 4)
+        if len(fields) != 5:
+            return body
+        _, host_id, namespace, room, skip = fields
+        if host_id != self.host_id:  # ours were delivered locally when they were emitted
+            await self._send(
+                self._recipients(namespace, room, None if skip == NO_SKIP else skip), body
+            )
+        return None
 
     # -- listening -------------------------------------------------------------------------
 
@@ -295,8 +301,8 @@ class RedisPubSubManager(AsyncPubSubManager):  # type: ignore[misc]
                     kind, data = message["type"], message["data"]
                     if kind == "smessage" or kind == "message":
                         if data.startswith(EMIT_HEADER):
-                            await self._receive_emit(data)
-                        else:
+                            data = await self._receive_emit(data)
+                        if data is not None:
                             yield data  # the library's other methods, JSON
                         received += 1
                         if received % YIELD_EVERY == 0:

@@ -4,6 +4,7 @@ connection that idles through many socket timeouts without being torn down."""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -150,3 +151,28 @@ async def test_a_replica_subscribes_to_a_room_only_while_it_has_a_client_there(
     assert (await _said(bea))["text"] == "welcome back"  # not "alone": she had it
     await bea.close()
     await asyncio.to_thread(wait_until, lambda: subscribers() == 1, 10, "b to unsubscribe")
+
+
+async def test_a_room_event_from_the_previous_release_is_still_delivered(
+    redis_server: RedisServer, start_replica: ReplicaFactory, sockets: Callable[..., SocketClient]
+) -> None:
+    # During a rolling upgrade, replicas of the previous release publish a room's events on the
+    # shared channel, in their format: the new replicas still deliver them.
+    _a, _b, rid, _ann, bea = await _pair(start_replica, redis_server, sockets)
+    said = {"id": "m-old", "seq": 1, "room_id": rid, "text": "from an old replica", "ts": 1.0}
+    said["sender"] = {"kind": "user", "user_id": "u-old", "display_name": "Old"}
+    message = {
+        "method": "emit",
+        "event": "message",
+        "data": [said],
+        "binary": False,
+        "namespace": "/",
+        "room": rid,
+        "skip_sid": None,
+        "callback": None,
+        "host_id": "previous-release",
+    }
+    body = f"holo-emit previous-release / {rid}\n{json.dumps(message)}"
+    async with aioredis.Redis(port=redis_server.port) as admin:
+        await admin.publish("holo:socketio", body)
+    assert (await _said(bea))["text"] == "from an old replica"
