@@ -18,6 +18,7 @@ from app.models import Message
 from app.observability.metrics import Metrics
 from app.providers.storage.links import AudioLinks
 from app.security.tokens import TokenService
+from app.store.connections import ConnectionSlots
 from app.store.health import StoreHealth
 from app.store.messages import MessageStore
 from app.store.ratelimit import RateLimiter
@@ -50,6 +51,7 @@ class Services:
     sessions: SessionStore
     replicas: ReplicaRegistry
     limiter: RateLimiter
+    connections: ConnectionSlots
     lifecycle: Lifecycle = field(default_factory=Lifecycle)
     # Set by the lifespan once providers and storage are open.
     tutor: Tutor | None = None

@@ -24,7 +24,7 @@ from app.store.rooms import RoomStore
 from app.tutor.jobs import ReplyJobs
 from app.tutor.observer import MetricsObserver
 from app.tutor.reply import ReplyConfig, ReplyDeps
-from app.tutor.service import Tutor
+from app.tutor.service import STOP_TIMEOUT_SECONDS, Tutor
 from app.tutor.usage import Budget, UsageStore
 
 
@@ -100,5 +100,4 @@ async def open_tutor(
     finally:
         await tutor.finish(grace=min(10.0, settings.shutdown_grace_seconds / 2))
         worker.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await worker
+        await asyncio.wait({worker}, timeout=STOP_TIMEOUT_SECONDS + 1)
