@@ -321,13 +321,16 @@ def start_stack(
 
 def replica_connections(stack: Stack, counts: Counter[str]) -> dict[str, int]:
     """Redis connections per server process, from CLIENT LIST names: holo-tutor names its
-    connections ``holo:<replica>`` and ``holo:<replica>:pubsub``; the Node baseline
+    connections ``holo:<replica id>`` and ``holo:<replica id>:pubsub`` (the id is the
+    configured name plus a per-start suffix, ``-<pid>-<hex>``); the Node baseline
     ``node:<name>`` and ``node:<name>:sub``."""
     out: dict[str, int] = {}
     for p in stack.servers:
         prefix = f"{p.kind}:{p.name}"
         out[p.name] = sum(
-            n for name, n in counts.items() if name == prefix or name.startswith(prefix + ":")
+            n
+            for name, n in counts.items()
+            if name == prefix or name.startswith((prefix + ":", prefix + "-"))
         )
     return out
 
