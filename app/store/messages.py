@@ -105,7 +105,10 @@ class MessageStore:
         With ``member_sid``, the message is stored only if that socket is in the room as the
         sender (checked in the same script: one round trip, and no leave can slip in between).
         With ``broadcast``, a new message is also published by the script (a retried one is
-        not: the caller broadcasts it again if it wants to)."""
+        not: the caller broadcasts it again if it wants to), as stored: so not with audio, whose
+        keys are signed into links only when read."""
+        if broadcast is not None and audio_keys:
+            raise ValueError("a message with audio cannot be broadcast as stored")
         message = Message(
             id=str(uuid.uuid4()),
             seq=0,
