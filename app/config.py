@@ -58,7 +58,7 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     # Commands wait at most this long on a dead Redis, so a request fails fast with 503.
     redis_socket_timeout: float = Field(default=5.0, gt=0)
-    redis_max_connections: int = Field(default=32, ge=4, le=10_000)
+    redis_max_connections: int = Field(default=6, ge=4, le=10_000)
 
     auth_secret: SecretStr = SecretStr(DEV_AUTH_SECRET)
     auth_token_ttl_seconds: int = Field(default=24 * 3600, ge=60)

@@ -171,7 +171,7 @@ def create_app(settings: Settings | None = None) -> HoloApp:
             redis = await stack.enter_async_context(redis_client(settings, name))
             if isinstance(sio.manager, RedisPubSubManager):
                 pubsub = await stack.enter_async_context(pubsub_redis_client(settings, name))
-                sio.manager.bind(redis, pubsub)
+                sio.manager.bind(redis, pubsub, settings.redis_socket_timeout)
                 # python-socketio starts the listener at the first connection; start it now so
                 # readiness can wait for the subscription and REST-triggered emits reach peers.
                 sio.manager_initialized = True
@@ -180,7 +180,7 @@ def create_app(settings: Settings | None = None) -> HoloApp:
             # command pool cannot make a live replica look dead.
             presence_redis = (
                 await stack.enter_async_context(
-                    redis_client(settings, f"{name}:presence", max_connections=2)
+                    redis_client(settings, f"{name}:presence", max_connections=1)
                 )
                 if settings.redis_url
                 else redis

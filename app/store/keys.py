@@ -106,7 +106,14 @@ turn_current_secret = current_secret_hash
 
 
 def socketio_channel() -> str:
+    """Pub/sub channel shared by every replica: Socket.IO events not addressed to a room."""
     return f"{PREFIX}socketio"
+
+
+def room_channel(room_id: str) -> str:
+    """Sharded pub/sub channel of one room's Socket.IO events (on the room's slot in a Cluster);
+    a replica subscribes while one of its clients is in the room."""
+    return f"{PREFIX}room:{{{room_id}}}:events"
 
 
 def active_rooms() -> str:
