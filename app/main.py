@@ -22,7 +22,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import BaseRoute
 
 from app import __version__
-from app.api import auth, companions, health, ice, rooms, sessions
+from app.api import auth, companions, health, ice, me, rooms, sessions
 from app.api.errors import EXCEPTION_HANDLERS
 from app.api.middleware import RateLimitMiddleware, RequestContextMiddleware
 from app.api.openapi import openapi_routes
@@ -38,13 +38,18 @@ from app.realtime.presence import Presence
 from app.realtime.server import create_sio
 from app.security.tokens import TokenService
 from app.services import Lifecycle, Services
+from app.store.learners import LearnerData
 from app.store.messages import MessageStore
+from app.store.profiles import ProfileStore
 from app.store.ratelimit import RateLimiter
 from app.store.redis import create_pubsub_redis, create_redis
 from app.store.replicas import ReplicaRegistry
 from app.store.rooms import RoomStore
 from app.store.sessions import SessionStore
+from app.store.summaries import SummaryStore
+from app.tutor.memory import Memory
 from app.tutor.setup import local_media, open_tutor
+from app.tutor.summaries import SummaryJobs
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +107,9 @@ def create_app(settings: Settings | None = None) -> HoloApp:
             else redis
         )
         http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0))
+        messages = MessageStore(redis)
+        profiles = ProfileStore(redis)
+        summaries = SummaryStore(redis)
         services = Services(
             settings=settings,
             metrics=metrics,
@@ -111,10 +119,22 @@ def create_app(settings: Settings | None = None) -> HoloApp:
             tokens=TokenService(settings, http),
             catalogue=catalogue,
             rooms=RoomStore(redis),
-            messages=MessageStore(redis),
+            messages=messages,
             sessions=SessionStore(redis),
             replicas=ReplicaRegistry(presence_redis, replica_id, settings.heartbeat_ttl_seconds),
             limiter=RateLimiter(redis, limit=settings.rate_limit_per_minute),
+            profiles=profiles,
+            learners=LearnerData(redis),
+            summaries=summaries,
+            summary_jobs=SummaryJobs(redis, consumer=replica_id),
+            memory=Memory(
+                profiles=profiles,
+                summaries=summaries,
+                messages=messages,
+                metrics=metrics,
+                sessions=settings.memory_sessions,
+                budget_tokens=settings.memory_context_tokens,
+            ),
             lifecycle=lifecycle,
         )
         realtime = holder["app"].realtime = RealtimeEvents(sio, services)
@@ -146,6 +166,8 @@ def create_app(settings: Settings | None = None) -> HoloApp:
                 messages=services.messages,
                 consumer=replica_id,
                 local=media,
+                sessions=services.sessions,
+                summaries=summaries,
             ) as tutor:
                 services.tutor = tutor
                 yield {"services": services}
@@ -170,6 +192,7 @@ def create_app(settings: Settings | None = None) -> HoloApp:
         *companions.routes,
         *rooms.routes,
         *sessions.routes,
+        *me.routes,
         *ice.routes,
     ]
     routes += openapi_routes(list(routes), __version__)
@@ -183,7 +206,7 @@ def create_app(settings: Settings | None = None) -> HoloApp:
         Middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST", "DELETE"],
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
             expose_headers=["X-Request-ID", "Retry-After"],
         ),

@@ -10,18 +10,20 @@ from starlette.routing import Route
 from app.api.http import EndpointDoc, body, documented, respond, services
 
 
+def printable_name(value: str) -> str:
+    """A display name: whitespace folded, printable characters only."""
+    value = " ".join(value.split())
+    if not value or not value.isprintable():
+        raise ValueError("must be printable text")
+    return value
+
+
 class GuestRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     display_name: str = Field(min_length=1, max_length=64)
 
-    @field_validator("display_name")
-    @classmethod
-    def _printable(cls, value: str) -> str:
-        value = " ".join(value.split())
-        if not value or not value.isprintable():
-            raise ValueError("must be printable text")
-        return value
+    _printable = field_validator("display_name")(printable_name)
 
 
 class GuestToken(BaseModel):

@@ -12,6 +12,7 @@ from app.api.http import EndpointDoc, body, documented, identity, query, respond
 from app.models import Identity, Message, Peer, Room, SessionRecord
 from app.services import Services
 from app.store import keys
+from app.store.sessions import EndResult
 
 
 class CreateRoom(BaseModel):
@@ -89,10 +90,12 @@ async def create_room(request: Request) -> Response:
     who = await identity(request)
     req = await body(request, CreateRoom)
     s = services(request)
-    if s.catalogue.get(req.companion_id) is None:
+    companion = s.catalogue.get(req.companion_id)
+    if companion is None:
         raise ApiError(404, "companion_not_found", "No companion with that id.")
     new = await s.rooms.create(who.user_id, req.companion_id)
     await s.redis.zadd(keys.active_rooms(), {new.room.room_id: new.room.created_at})
+    await s.memory.open_room(new.room, who, companion)
     room = new.room
     return respond(
         CreatedRoom(
@@ -139,23 +142,33 @@ async def end_room(request: Request) -> Response:
     room = await readable_room(request, who)
     if room.owner_id != who.user_id:
         raise ApiError(403, "forbidden", "Only the learner who opened the room can end it.")
-    s = services(request)
-    result = await s.sessions.end_room(room, await s.rooms.participants(room.room_id))
+    result = await end_and_announce(services(request), room)
     if result.session is None:
         raise ApiError(404, "room_not_found", "No such room, or you are not a member of it.")
-    if result.outcome == "ok":
+    return respond(result.session)
+
+
+async def end_and_announce(s: Services, room: Room) -> EndResult:
+    """End a room: the session record, the notice to everyone in it (on every replica), and
+    the summary job (taken by any replica: ending never waits for a model)."""
+    result = await s.sessions.end_room(room, await s.rooms.participants(room.room_id))
+    if result.outcome == "ok" and result.session is not None:
+        record = result.session
         s.metrics.sessions.labels("ended").inc()
+        s.metrics.session_duration.observe(record.duration_seconds)
+        s.metrics.session_messages.observe(record.message_count)
         await s.redis.zrem(keys.active_rooms(), room.room_id)
         await s.sio.emit(
             "notice",
             {
                 "code": "room_ended",
                 "message": "The room has ended.",
-                "session_id": result.session.session_id,
+                "session_id": record.session_id,
             },
             room=room.room_id,
         )
-    return respond(result.session)
+        await s.summary_jobs.enqueue(record.session_id)
+    return result
 
 
 @documented(

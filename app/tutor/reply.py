@@ -35,6 +35,7 @@ from app.providers.tts.factory import voice_for
 from app.store import keys
 from app.store.messages import ConversationClosed, MessageStore
 from app.store.redis import UNAVAILABLE_ERRORS, Redis
+from app.store.summaries import SummaryStore
 from app.tutor.batcher import DeltaBatcher
 from app.tutor.events import AiAudio, AiDelta, AiDone, AiError, Emitter, Notice, RoomEvents
 from app.tutor.prompt import build_prompt, persona_of
@@ -102,6 +103,8 @@ class ReplyDeps:
     llm: LLM
     tts: TTS
     storage: Storage
+    # Where the room's memory is read from (None: the tutor remembers nothing).
+    summaries: SummaryStore | None = None
 
 
 @dataclass
@@ -182,7 +185,10 @@ class Reply:
             concurrency=d.config.tts_concurrency,
             storage_timeout=d.config.storage_timeout,
         )
-        prompt = build_prompt(self.companion, conversation, budget_tokens=d.config.context_tokens)
+        memory = await d.summaries.room_memory(self.room_id) if d.summaries else ""
+        prompt = build_prompt(
+            self.companion, conversation, budget_tokens=d.config.context_tokens, memory=memory
+        )
         out.prompt_tokens = sum(estimate_tokens(m.content) for m in prompt)
         events: asyncio.Queue[TextDelta | UsageReport | Exception | None] = asyncio.Queue()
         reader = asyncio.create_task(self._read(prompt, events))

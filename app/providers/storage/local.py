@@ -13,6 +13,7 @@ import base64
 import hashlib
 import hmac
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import Callable
@@ -77,6 +78,16 @@ class LocalStorage:
         exp = int(self._clock()) + self._ttl
         return f"{self._url_prefix}/{key}?exp={exp}&sig={sign(self._secret, key, exp)}"
 
+    async def delete_prefix(self, prefix: str) -> int:
+        folder = prefix.rstrip("/")
+        path = self.path_for(folder)
+        if path is None or path == self.root:
+            raise ValueError(f"invalid storage prefix {prefix!r}")
+        try:
+            return await asyncio.to_thread(_delete_tree, path)
+        except OSError as exc:
+            raise StorageError(f"cannot delete {prefix}: {exc}", backend=self.backend) from exc
+
     def verify(self, key: str, exp: str | int, sig: str, now: float) -> bool:
         return verify(self._secret, key, exp, sig, now)
 
@@ -110,6 +121,14 @@ class LocalStorage:
 def media_route(storage: LocalStorage, path: str = "/media/{key:path}") -> Route:
     """Mount in the app when storage is local: ``routes.append(media_route(storage))``."""
     return Route(path, storage.serve, methods=["GET", "HEAD"], name="media")
+
+
+def _delete_tree(path: Path) -> int:
+    if not path.is_dir():
+        return 0
+    count = sum(1 for p in path.rglob("*") if p.is_file())
+    shutil.rmtree(path)
+    return count
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
