@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from app.config import Settings
 from app.models import Sender
@@ -104,6 +105,23 @@ async def test_the_next_session_with_the_same_companion_picks_up_where_it_left_o
     subjects = {p["subject"]: p["sessions"] for p in progress["subjects"]}
     assert subjects == {"mathematics": 3, "physics": 1}
     assert progress["weekly_streak"] == 1
+
+    # Operators see it: returning learners and summaries written (summed over both replicas).
+    assert await counter(tutor_cluster, "holo_returning_learners_total") >= 2
+    assert await counter(tutor_cluster, "holo_summaries_total", status="ready") >= 4
+    assert await counter(tutor_cluster, "holo_session_duration_seconds_count") >= 4
+
+
+async def counter(cluster: Cluster, name: str, **labels: str) -> float:
+    total = 0.0
+    async with httpx.AsyncClient() as http:
+        for replica in cluster:
+            text = (await http.get(f"{replica.url}/metrics")).text
+            for family in text_string_to_metric_families(text):
+                for sample in family.samples:
+                    if sample.name == name and labels.items() <= sample.labels.items():
+                        total += sample.value
+    return total
 
 
 @pytest.fixture
