@@ -3,6 +3,8 @@ import { CallPage } from "@/features/call/components/CallPage";
 import { CompanionsPage } from "@/features/companions/components/CompanionsPage";
 import { HistoryPage } from "@/features/history/components/HistoryPage";
 import { TranscriptPage } from "@/features/history/components/TranscriptPage";
+import { ProfilePage } from "@/features/me/components/ProfilePage";
+import { ProgressPage } from "@/features/me/components/ProgressPage";
 import { IdentityProvider } from "@/shared/hooks/useIdentity";
 
 export function App() {
@@ -20,6 +22,8 @@ export function App() {
             Tutors
           </NavLink>
           <NavLink to="/history">History</NavLink>
+          <NavLink to="/progress">Progress</NavLink>
+          <NavLink to="/profile">Profile</NavLink>
         </nav>
       </header>
       <div id="content">
@@ -29,6 +33,8 @@ export function App() {
             <Route path="/rooms/:roomId" element={<CallPage />} />
             <Route path="/history" element={<HistoryPage />} />
             <Route path="/history/:sessionId" element={<TranscriptPage />} />
+            <Route path="/progress" element={<ProgressPage />} />
+            <Route path="/profile" element={<ProfilePage />} />
             <Route
               path="*"
               element={

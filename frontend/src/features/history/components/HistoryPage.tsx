@@ -1,4 +1,5 @@
 import { Link } from "react-router-dom";
+import type { SessionSummary } from "@/shared/api/types";
 import { useAsync } from "@/shared/hooks/useAsync";
 import { fetchCatalogue, fetchSessions, formatDuration, formatWhen } from "../api/sessions";
 
@@ -36,12 +37,28 @@ export function HistoryPage() {
                   {formatDuration(s.duration_seconds)} · {s.message_count}{" "}
                   {s.message_count === 1 ? "message" : "messages"}
                 </p>
-                {s.transcript_preview && <p className="preview">{s.transcript_preview}</p>}
+                {s.summary ? <SummaryView summary={s.summary} /> : (
+                  s.transcript_preview && <p className="preview">{s.transcript_preview}</p>
+                )}
               </li>
             ))}
           </ul>
         )}
       </div>
     </main>
+  );
+}
+
+export function SummaryView({ summary }: { summary: SessionSummary }) {
+  if (summary.status !== "ready") return <p className="summary-label">{summary.label}</p>;
+  return (
+    <div className="summary">
+      {summary.topics && summary.topics.length > 0 && (
+        <p><strong>Worked on:</strong> {summary.topics.join("; ")}</p>
+      )}
+      {summary.went_well && <p><strong>Went well:</strong> {summary.went_well}</p>}
+      {summary.practise_next && <p><strong>Practise next:</strong> {summary.practise_next}</p>}
+      <p className="summary-label">{summary.label}</p>
+    </div>
   );
 }
