@@ -22,8 +22,8 @@ class Companion(BaseModel):
     languages: list[str] = Field(min_length=1)
     tagline: str
     persona: str
-    voice_id: str
-    espeak_voice: str
+    # TTS engine name -> its voice for this companion (see TTS.voice_for).
+    voices: dict[str, str] = Field(default_factory=dict)
     color: str = Field(pattern=r"^#[0-9a-fA-F]{6}$")
 
     @property

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 from enum import StrEnum
 from typing import Annotated, Literal
 
@@ -24,7 +25,7 @@ class Environment(StrEnum):
 
 class TTSProvider(StrEnum):
     ELEVENLABS = "elevenlabs"
-    OFFLINE = "offline"
+    ESPEAK = "espeak"
     NONE = "none"
 
 
@@ -45,7 +46,8 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     # The address learners reach us on, for invite links; empty = derived from the request.
     public_url: str = ""
-    # Proxies whose X-Forwarded-For we believe (the ingress); "*" behind a trusted network only.
+    # Peers whose X-Forwarded-For we believe (the ingress), comma-separated IPs or networks;
+    # "*" lets any client choose its own address (and so its rate-limit bucket).
     forwarded_allow_ips: str = "127.0.0.1"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # A stable name for this process in Redis (heartbeat, membership); empty = hostname + pid.
@@ -87,7 +89,13 @@ class Settings(BaseSettings):
     s3_endpoint_url: str | None = None
     s3_region: str = "us-east-1"
     s3_prefix: str = "audio/"
+    # At start, put the retention rule on the bucket (S3 lifecycle, merged with the bucket's
+    # other rules); false when the bucket is managed elsewhere (docs/operations.md).
+    s3_apply_lifecycle: bool = True
     media_dir: str = "var/media"
+    # Synthesized audio is deleted this many days after it was made (0 = kept for ever): local
+    # media by the replicas' sweeper, S3 by the bucket's lifecycle rule.
+    media_retention_days: int = Field(default=7, ge=0, le=3650)
     # The built web app (frontend/dist); served at / with history-API fallback when present.
     static_dir: str = "frontend/dist"
     llm_token_budget: int = Field(default=2_000_000, ge=0)
@@ -131,6 +139,20 @@ class Settings(BaseSettings):
 
     _split = field_validator("cors_origins", "stun_urls", "turn_urls", mode="before")(_split_csv)
 
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _check_forwarded_allow_ips(cls, value: str) -> str:
+        # uvicorn takes a malformed entry for a host name and silently trusts nobody by it.
+        if value.strip() == "*":
+            return "*"
+        entries = [item.strip() for item in value.split(",") if item.strip()]
+        for entry in entries:
+            try:
+                ipaddress.ip_network(entry)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or network") from None
+        return ",".join(entries)
+
     @field_validator("redis_url")
     @classmethod
     def _check_redis_url(cls, value: str | None) -> str | None:
@@ -169,7 +191,7 @@ class Settings(BaseSettings):
     def effective_tts_provider(self) -> TTSProvider:
         if self.tts_provider is not None:
             return self.tts_provider
-        return TTSProvider.ELEVENLABS if self.elevenlabs_api_key else TTSProvider.OFFLINE
+        return TTSProvider.ELEVENLABS if self.elevenlabs_api_key else TTSProvider.ESPEAK
 
 
 class SettingsError(SystemExit):

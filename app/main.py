@@ -11,7 +11,7 @@ import functools
 import logging
 import os
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any
 
 import httpx
@@ -24,6 +24,7 @@ from starlette.routing import BaseRoute
 from app import __version__
 from app.api import auth, companions, health, ice, me, rooms, sessions
 from app.api.errors import EXCEPTION_HANDLERS
+from app.api.media import media_route
 from app.api.middleware import RateLimitMiddleware, RequestContextMiddleware
 from app.api.openapi import openapi_routes
 from app.catalogue import Catalogue
@@ -31,22 +32,27 @@ from app.config import Settings, load_settings
 from app.frontend import frontend_routes
 from app.observability.logging import configure_logging
 from app.observability.metrics import Metrics
-from app.providers.storage.local import media_route
+from app.providers.storage.factory import open_storage
+from app.providers.storage.links import AudioLinks
+from app.providers.storage.local import LocalStorage
+from app.providers.storage.retention import DAY, apply_bucket_rule, sweep_local_media
 from app.realtime.events import RealtimeEvents
 from app.realtime.manager import RedisPubSubManager
 from app.realtime.presence import Presence
 from app.realtime.server import create_sio
 from app.security.tokens import TokenService
 from app.services import Lifecycle, Services
+from app.store.health import StoreHealth
 from app.store.learners import LearnerData
 from app.store.messages import MessageStore
 from app.store.profiles import ProfileStore
 from app.store.ratelimit import RateLimiter
-from app.store.redis import create_pubsub_redis, create_redis
+from app.store.redis import pubsub_redis_client, redis_client
 from app.store.replicas import ReplicaRegistry
 from app.store.rooms import RoomStore
 from app.store.sessions import SessionStore
 from app.store.summaries import SummaryStore
+from app.store.turn import TurnSecrets
 from app.tutor.memory import Memory
 from app.tutor.setup import local_media, open_tutor
 from app.tutor.summaries import SummaryJobs
@@ -78,114 +84,24 @@ def _replica_id(settings: Settings) -> str:
     return settings.replica_id or f"{socket.gethostname()}-{os.getpid()}"
 
 
-def create_app(settings: Settings | None = None) -> HoloApp:
-    settings = settings or load_settings()
-    replica_id = _replica_id(settings)
-    configure_logging(settings.log_level, replica_id)
-    metrics = Metrics()
-    catalogue = Catalogue.load()
-    sio = create_sio(settings)
-    lifecycle = Lifecycle()
-    holder: dict[str, HoloApp] = {}
+async def _quietly(close: Callable[[], Awaitable[object]]) -> None:
+    # Best effort on the way out: Redis may be gone already, and the rest must still close.
+    with contextlib.suppress(Exception):
+        await close()
 
-    @contextlib.asynccontextmanager
-    async def lifespan(api: Starlette) -> AsyncIterator[dict[str, Any]]:
-        redis = create_redis(settings, f"holo:{replica_id}")
-        pubsub_redis = None
-        if isinstance(sio.manager, RedisPubSubManager):
-            pubsub_redis = create_pubsub_redis(settings, f"holo:{replica_id}")
-            sio.manager.bind(redis, pubsub_redis)
-            # python-socketio starts the listener at the first connection; start it now so
-            # readiness can wait for the subscription and REST-triggered emits reach peers.
-            sio.manager_initialized = True
-            sio.manager.initialize()
-        # The heartbeat has a connection of its own, so that a burst queueing on the command
-        # pool cannot make a live replica look dead.
-        presence_redis = (
-            create_redis(settings, f"holo:{replica_id}:presence", max_connections=2)
-            if settings.redis_url
-            else redis
-        )
-        http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0))
-        messages = MessageStore(redis)
-        profiles = ProfileStore(redis)
-        summaries = SummaryStore(redis)
-        services = Services(
-            settings=settings,
-            metrics=metrics,
-            redis=redis,
-            http=http,
-            sio=sio,
-            tokens=TokenService(settings, http),
-            catalogue=catalogue,
-            rooms=RoomStore(redis),
-            messages=messages,
-            sessions=SessionStore(redis),
-            replicas=ReplicaRegistry(presence_redis, replica_id, settings.heartbeat_ttl_seconds),
-            limiter=RateLimiter(redis, limit=settings.rate_limit_per_minute),
-            profiles=profiles,
-            learners=LearnerData(redis),
-            summaries=summaries,
-            summary_jobs=SummaryJobs(redis, consumer=replica_id),
-            memory=Memory(
-                profiles=profiles,
-                summaries=summaries,
-                messages=messages,
-                metrics=metrics,
-                sessions=settings.memory_sessions,
-                budget_tokens=settings.memory_context_tokens,
-            ),
-            lifecycle=lifecycle,
-        )
-        realtime = holder["app"].realtime = RealtimeEvents(sio, services)
-        presence = asyncio.create_task(
-            Presence(
-                services,
-                on_reaped=functools.partial(
-                    realtime.reconnect_clients,
-                    "connection_reset",
-                    "The connection to the server was interrupted; reconnecting.",
-                ),
-            ).run(),
-            name="presence",
-        )
-        log.info(
-            "replica %s started (store: %s)",
-            replica_id,
-            "redis" if settings.redis_url else "embedded",
-        )
-        try:
-            async with open_tutor(
-                settings,
-                redis=redis,
-                http=http,
-                emitter=sio,
-                metrics=metrics,
-                catalogue=catalogue,
-                rooms=services.rooms,
-                messages=services.messages,
-                consumer=replica_id,
-                local=media,
-                sessions=services.sessions,
-                summaries=summaries,
-            ) as tutor:
-                services.tutor = tutor
-                yield {"services": services}
-        finally:
-            presence.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await presence
-            with contextlib.suppress(Exception):
-                await services.replicas.resign()
-            with contextlib.suppress(Exception):
-                await sio.shutdown()
-            await http.aclose()
-            if pubsub_redis is not None:
-                await pubsub_redis.aclose()
-            if presence_redis is not redis:
-                await presence_redis.aclose()
-            await redis.aclose()
 
+@contextlib.asynccontextmanager
+async def _background(coro: Coroutine[Any, Any, None], name: str) -> AsyncIterator[None]:
+    task = asyncio.create_task(coro, name=name)
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def _routes(settings: Settings, media: LocalStorage | None) -> list[BaseRoute]:
     routes: list[BaseRoute] = [
         *health.routes,
         *auth.routes,
@@ -196,11 +112,13 @@ def create_app(settings: Settings | None = None) -> HoloApp:
         *ice.routes,
     ]
     routes += openapi_routes(list(routes), __version__)
-    media = local_media(settings)
     if media is not None:
         routes.append(media_route(media))
-    routes += frontend_routes(settings)
-    middleware = [
+    return routes + frontend_routes(settings)
+
+
+def _middleware(settings: Settings, metrics: Metrics) -> list[Middleware]:
+    return [
         Middleware(RequestContextMiddleware, metrics=metrics),
         Middleware(RateLimitMiddleware),
         Middleware(
@@ -211,9 +129,136 @@ def create_app(settings: Settings | None = None) -> HoloApp:
             expose_headers=["X-Request-ID", "Retry-After"],
         ),
     ]
+
+
+def create_app(settings: Settings | None = None) -> HoloApp:
+    settings = settings or load_settings()
+    replica_id = _replica_id(settings)
+    configure_logging(settings.log_level, replica_id)
+    metrics = Metrics()
+    catalogue = Catalogue.load()
+    sio = create_sio(settings)
+    lifecycle = Lifecycle()
+    media = local_media(settings)
+    holder: dict[str, HoloApp] = {}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(api: Starlette) -> AsyncIterator[dict[str, Any]]:
+        # Everything opened here is closed in reverse order by the stack, whatever fails.
+        async with contextlib.AsyncExitStack() as stack:
+            name = f"holo:{replica_id}"
+            redis = await stack.enter_async_context(redis_client(settings, name))
+            if isinstance(sio.manager, RedisPubSubManager):
+                pubsub = await stack.enter_async_context(pubsub_redis_client(settings, name))
+                sio.manager.bind(redis, pubsub)
+                # python-socketio starts the listener at the first connection; start it now so
+                # readiness can wait for the subscription and REST-triggered emits reach peers.
+                sio.manager_initialized = True
+                sio.manager.initialize()
+            # The heartbeat has a connection of its own, so that a burst queueing on the
+            # command pool cannot make a live replica look dead.
+            presence_redis = (
+                await stack.enter_async_context(
+                    redis_client(settings, f"{name}:presence", max_connections=2)
+                )
+                if settings.redis_url
+                else redis
+            )
+            http = await stack.enter_async_context(
+                httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0))
+            )
+            stack.push_async_callback(_quietly, sio.shutdown)
+            messages = MessageStore(redis)
+            profiles = ProfileStore(redis)
+            summaries = SummaryStore(redis)
+            services = Services(
+                settings=settings,
+                metrics=metrics,
+                store=StoreHealth(redis),
+                http=http,
+                sio=sio,
+                tokens=TokenService(settings, http),
+                catalogue=catalogue,
+                rooms=RoomStore(redis),
+                turn_secrets=TurnSecrets(redis),
+                messages=messages,
+                sessions=SessionStore(redis),
+                replicas=ReplicaRegistry(
+                    presence_redis, replica_id, settings.heartbeat_ttl_seconds
+                ),
+                limiter=RateLimiter(redis, limit=settings.rate_limit_per_minute),
+                profiles=profiles,
+                learners=LearnerData(redis),
+                summaries=summaries,
+                summary_jobs=SummaryJobs(redis, consumer=replica_id),
+                memory=Memory(
+                    profiles=profiles,
+                    summaries=summaries,
+                    messages=messages,
+                    metrics=metrics,
+                    sessions=settings.memory_sessions,
+                    budget_tokens=settings.memory_context_tokens,
+                ),
+                lifecycle=lifecycle,
+            )
+            stack.push_async_callback(_quietly, services.replicas.resign)
+            realtime = holder["app"].realtime = RealtimeEvents(sio, services)
+            presence = Presence(
+                services,
+                on_reaped=functools.partial(
+                    realtime.reconnect_clients,
+                    "connection_reset",
+                    "The connection to the server was interrupted; reconnecting.",
+                ),
+            )
+            await stack.enter_async_context(_background(presence.run(), "presence"))
+            log.info(
+                "replica %s started (store: %s)",
+                replica_id,
+                "redis" if settings.redis_url else "embedded",
+            )
+            storage = await stack.enter_async_context(
+                open_storage(
+                    s3_bucket=settings.s3_bucket,
+                    s3_region=settings.s3_region,
+                    s3_endpoint_url=settings.s3_endpoint_url,
+                    s3_prefix=settings.s3_prefix,
+                    url_ttl_seconds=settings.media_url_ttl_seconds,
+                    local=media,
+                )
+            )
+            days = settings.media_retention_days
+            services.audio = AudioLinks(storage, retention_seconds=days * DAY or None)
+            if settings.s3_apply_lifecycle:
+                try:
+                    async with asyncio.timeout(settings.storage_timeout_seconds):
+                        await apply_bucket_rule(storage, days=days)
+                except TimeoutError:
+                    log.warning("audio retention rule: the bucket did not answer in time")
+            await stack.enter_async_context(
+                _background(sweep_local_media(storage, days=days), "media-sweep")
+            )
+            services.tutor = await stack.enter_async_context(
+                open_tutor(
+                    settings,
+                    redis=redis,
+                    http=http,
+                    emitter=sio,
+                    metrics=metrics,
+                    catalogue=catalogue,
+                    rooms=services.rooms,
+                    messages=services.messages,
+                    consumer=replica_id,
+                    storage=storage,
+                    sessions=services.sessions,
+                    summaries=summaries,
+                )
+            )
+            yield {"services": services}
+
     api = Starlette(
-        routes=routes,
-        middleware=middleware,
+        routes=_routes(settings, media),
+        middleware=_middleware(settings, metrics),
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )

@@ -37,7 +37,12 @@ class Message(Frozen):
     text: str
     ts: float
     client_id: str | None = None
-    audio_urls: list[str] | None = None
+    audio_urls: list[str] | None = Field(
+        default=None,
+        description="The reply's audio clips, in order: URLs signed when the message is read, "
+        "valid for HOLO_MEDIA_URL_TTL_SECONDS (read the message again for fresh ones); absent "
+        "once the audio is past its retention period.",
+    )
     reply_to: str | None = None
     metadata: dict[str, str | bool | int | float] | None = None
 

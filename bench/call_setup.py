@@ -1,7 +1,7 @@
 """Call set-up time in the browser: both peers joined → first remote video frame decoded.
 
 Two holo-tutor replicas on one real Redis serve the built web app; Debian's Chromium (fake camera
-and microphone, design.md §9) opens the room as the learner on replica A and as the invitee on
+and microphone) opens the room as the learner on replica A and as the invitee on
 replica B, ten calls in a row, each with fresh browser contexts. Measured in the pages:
 
 - joined: the later of the two pages' peer-connection creation; the app creates it the moment

@@ -24,9 +24,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from pydantic import SecretStr
 
 from app.catalogue import Catalogue
-from app.config import Settings
+from app.config import Settings, TTSProvider
 from app.models import Sender
 from app.observability.metrics import Metrics
 from app.providers.llm import TextDelta
@@ -108,7 +109,12 @@ async def measure(runs: int) -> dict[str, Any]:
             clock = AudioClock()
             llm = build_llm(http, base_url=chat.base_url, model="bench-model", api_key=KEY)
             tts = build_tts(
-                "elevenlabs", http, elevenlabs_api_key=KEY, elevenlabs_base_url=voice.base_url
+                Settings(
+                    tts_provider=TTSProvider.ELEVENLABS,
+                    elevenlabs_api_key=SecretStr(KEY),
+                    elevenlabs_base_url=voice.base_url,
+                ),
+                http,
             )
             storage = SlowStorage(
                 LocalStorage(media, secret=settings.media_signing_key), latency=STORAGE_LATENCY
@@ -116,7 +122,7 @@ async def measure(runs: int) -> dict[str, Any]:
             deps = ReplyDeps(
                 config=ReplyConfig(),
                 emitter=clock,
-                redis=redis,
+                rooms=RoomStore(redis),
                 messages=MessageStore(redis),
                 usage=UsageStore(redis, metrics),
                 budget=Budget(llm_tokens=0, tts_characters=0),

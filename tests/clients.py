@@ -10,6 +10,16 @@ import httpx
 import socketio
 
 
+def error_of(r: httpx.Response) -> dict[str, Any]:
+    """The error of a REST response, checked to have the one error shape (docs/api.md)."""
+    body = r.json()
+    assert set(body) == {"error"}, body
+    assert set(body["error"]) == {"code", "message", "request_id"}, body
+    assert body["error"]["request_id"] == r.headers["x-request-id"]
+    error: dict[str, Any] = body["error"]
+    return error
+
+
 class Api:
     def __init__(self, base_url: str, token: str | None = None) -> None:
         self.base_url = base_url

@@ -47,9 +47,12 @@ def port_open(port: int) -> bool:
 @dataclass
 class RedisServer:
     """A redis-server of our own. ``durable`` turns on fsync-always AOF so that a restart keeps
-    every acknowledged write (the default test server keeps nothing, as design.md §9 says)."""
+    every acknowledged write (the default test server keeps nothing: no RDB, no AOF); ``conf``,
+    a redis.conf (the chart's), decides persistence instead, with our port, address and
+    directory."""
 
     durable: bool = False
+    conf: Path | None = None
     port: int = field(default_factory=free_port)
     dir: str = field(default_factory=lambda: tempfile.mkdtemp(prefix="holo-redis-"))
     proc: subprocess.Popen[bytes] | None = None
@@ -59,23 +62,27 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> RedisServer:
-        persistence = (
-            ["--appendonly", "yes", "--appendfsync", "always"]
-            if self.durable
-            else ["--appendonly", "no"]
-        )
+        if self.conf is not None:
+            # Its own address and directory are ours (Redis changes to `dir` as it reads it).
+            ours = ("port ", "bind ", "dir ")
+            lines = self.conf.read_text().splitlines()
+            conf = Path(self.dir) / "redis.conf"
+            conf.write_text("\n".join(ln for ln in lines if not ln.startswith(ours)) + "\n")
+            persistence = [str(conf)]
+        elif self.durable:
+            persistence = ["--save", "", "--appendonly", "yes", "--appendfsync", "always"]
+        else:
+            persistence = ["--save", "", "--appendonly", "no"]
         self.proc = subprocess.Popen(
             [
                 "redis-server",
+                *persistence,
                 "--port",
                 str(self.port),
                 "--bind",
                 "127.0.0.1",
-                "--save",
-                "",
                 "--dir",
                 self.dir,
-                *persistence,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -86,6 +93,13 @@ class RedisServer:
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
+            self.proc.wait(10)
+        self.proc = None
+
+    def kill(self) -> None:
+        """SIGKILL: a crash, with no chance to save anything on the way out."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
             self.proc.wait(10)
         self.proc = None
 
@@ -174,6 +188,7 @@ http {{
     uwsgi_temp_path {dir}/uwsgi;
     scgi_temp_path {dir}/scgi;
     map $http_upgrade $connection_upgrade {{ default upgrade; "" close; }}
+    {forwarded_map}
     {upstream}
     server {{
         listen 127.0.0.1:{port};
@@ -184,6 +199,7 @@ http {{
             proxy_set_header Connection $connection_upgrade;
             proxy_set_header Host $host;
             proxy_read_timeout 3600s;
+            {forwarded}
             {cookie}
         }}
     }}
@@ -194,10 +210,13 @@ http {{
 @dataclass
 class LoadBalancer:
     """nginx in front of replicas: ``sticky`` issues an affinity cookie (``lb``); without it,
-    plain round robin."""
+    plain round robin. ``client_address``: append it to X-Forwarded-For as an ingress appends
+    the address it was reached from (every test client comes from 127.0.0.1, so the test names
+    the address a client out on the internet would have)."""
 
     upstreams: list[int]
     sticky: bool = True
+    client_address: str | None = None
     port: int = field(default_factory=free_port)
     dir: str = field(default_factory=lambda: tempfile.mkdtemp(prefix="holo-nginx-"))
     proc: subprocess.Popen[bytes] | None = None
@@ -213,8 +232,22 @@ class LoadBalancer:
             'add_header Set-Cookie "lb=$lbkey; Path=/; HttpOnly" always;' if self.sticky else ""
         )
         conf = Path(self.dir) / "nginx.conf"
+        forwarded_map = forwarded = ""
+        if self.client_address:
+            forwarded_map = (
+                f'map $http_x_forwarded_for $xff {{ "" "{self.client_address}"; '
+                f'default "$http_x_forwarded_for, {self.client_address}"; }}'
+            )
+            forwarded = "proxy_set_header X-Forwarded-For $xff;"
         conf.write_text(
-            NGINX_CONF.format(dir=self.dir, port=self.port, upstream=upstream, cookie=cookie)
+            NGINX_CONF.format(
+                dir=self.dir,
+                port=self.port,
+                upstream=upstream,
+                cookie=cookie,
+                forwarded_map=forwarded_map,
+                forwarded=forwarded,
+            )
         )
         nginx = shutil.which("nginx") or "/usr/sbin/nginx"
         self.proc = subprocess.Popen(

@@ -16,7 +16,7 @@ def test_defaults_need_nothing() -> None:
     s = Settings()
     assert s.redis_url is None and s.port == 8000
     assert s.auth_secret.get_secret_value() == DEV_AUTH_SECRET
-    assert s.effective_tts_provider is TTSProvider.OFFLINE
+    assert s.effective_tts_provider is TTSProvider.ESPEAK
 
 
 def test_lists_come_from_comma_separated_env(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -34,6 +34,9 @@ def test_lists_come_from_comma_separated_env(monkeypatch: pytest.MonkeyPatch) ->
         ({"HOLO_REDIS_URL": "http://localhost"}, "HOLO_REDIS_URL"),
         ({"HOLO_RATE_LIMIT_PER_MINUTE": "0"}, "HOLO_RATE_LIMIT_PER_MINUTE"),
         ({"HOLO_ENV": "staging"}, "HOLO_ENV"),
+        # A typo uvicorn would take for a host name, trusting no proxy at all.
+        ({"HOLO_FORWARDED_ALLOW_IPS": "10.0.0.0/8,10.0.0/16"}, "HOLO_FORWARDED_ALLOW_IPS"),
+        ({"HOLO_FORWARDED_ALLOW_IPS": "10.1.2.3/8"}, "HOLO_FORWARDED_ALLOW_IPS"),
         ({"HOLO_ENV": "production", "HOLO_REDIS_URL": "redis://r:6379/0"}, "HOLO_AUTH_SECRET"),
         ({"HOLO_ENV": "production", "HOLO_AUTH_SECRET": "x" * 40}, "HOLO_REDIS_URL"),
     ],

@@ -23,7 +23,6 @@ class CompanionOut(BaseModel):
     level: Level
     languages: list[str]
     tagline: str
-    voice_id: str
     avatar_url: str
     color: str
 
@@ -36,9 +35,7 @@ def _out(request: Request, companion_id: str) -> CompanionOut:
     c = services(request).catalogue.get(companion_id)
     if c is None:
         raise ApiError(404, "companion_not_found", "No companion with that id.")
-    return CompanionOut(
-        **c.model_dump(exclude={"persona", "espeak_voice"}), avatar_url=c.avatar_url
-    )
+    return CompanionOut(**c.model_dump(exclude={"persona", "voices"}), avatar_url=c.avatar_url)
 
 
 @documented(

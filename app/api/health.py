@@ -26,7 +26,7 @@ async def readyz(request: Request) -> Response:
     if s.lifecycle.draining:
         return error_response(503, "draining", "This replica is shutting down.")
     try:
-        await asyncio.wait_for(s.redis.ping(), READINESS_PING_TIMEOUT)
+        await asyncio.wait_for(s.store.ping(), READINESS_PING_TIMEOUT)
     except _NOT_READY:
         return error_response(503, "store_unavailable", "Redis is not reachable.")
     manager = s.sio.manager

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -82,10 +82,7 @@ async def body(request: Request, model: type[M]) -> M:
 
 def query(request: Request, model: type[M]) -> M:
     params: dict[str, Any] = dict(request.query_params)
-    try:
-        return model.model_validate(params)
-    except ValidationError:
-        raise
+    return model.model_validate(params)
 
 
 def respond(model: BaseModel, status: int = 200) -> JSONResponse:

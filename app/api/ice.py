@@ -11,7 +11,6 @@ from starlette.routing import Route
 
 from app.api.http import EndpointDoc, documented, identity, respond, services
 from app.security.turn import mint_turn_credentials
-from app.store import keys
 
 
 class IceServer(BaseModel):
@@ -42,7 +41,7 @@ async def ice_servers(request: Request) -> Response:
     if cfg.turn_urls:
         # The operator keeps the current secret here and rotates it; without one (no operator
         # yet, or Redis lost it and the operator has not re-seeded) we offer STUN only.
-        secret = await s.redis.hget(keys.turn_current_secret(cfg.turn_realm), "secret")
+        secret = await s.turn_secrets.current(cfg.turn_realm)
         if secret:
             username, password = mint_turn_credentials(
                 secret, who.user_id, cfg.turn_credential_ttl, time.time()

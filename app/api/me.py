@@ -223,7 +223,7 @@ async def export_me(request: Request) -> Response:
         record = await s.sessions.get(session_id)
         if record is None:
             continue
-        transcript = await s.sessions.transcript(session_id)
+        transcript = await s.with_audio_links(await s.sessions.transcript(session_id))
         audio += [url for m in transcript for url in m.audio_urls or []]
         sessions.append(
             ExportedSession(record=(await s.summaries.attach([record]))[0], transcript=transcript)

@@ -94,9 +94,8 @@ async def create_room(request: Request) -> Response:
     if companion is None:
         raise ApiError(404, "companion_not_found", "No companion with that id.")
     new = await s.rooms.create(who.user_id, req.companion_id)
-    await s.redis.zadd(keys.active_rooms(), {new.room.room_id: new.room.created_at})
-    await s.memory.open_room(new.room, who, companion)
     room = new.room
+    await s.memory.open_room(room, who, companion)
     return respond(
         CreatedRoom(
             room_id=room.room_id,
@@ -122,8 +121,8 @@ async def create_room(request: Request) -> Response:
 )
 async def get_room(request: Request) -> Response:
     who = await identity(request)
-    q = query(request, PreviewQuery)
-    room = await readable_room(request, who, invite_token=q.invite_token)
+    preview = query(request, PreviewQuery)
+    room = await readable_room(request, who, invite_token=preview.invite_token)
     peers = await services(request).rooms.peers(room.room_id)
     return respond(RoomView(room=room, peers=peers, is_owner=room.owner_id == who.user_id))
 
@@ -157,7 +156,7 @@ async def end_and_announce(s: Services, room: Room) -> EndResult:
         s.metrics.sessions.labels("ended").inc()
         s.metrics.session_duration.observe(record.duration_seconds)
         s.metrics.session_messages.observe(record.message_count)
-        await s.redis.zrem(keys.active_rooms(), room.room_id)
+        await s.rooms.ended(room.room_id)
         await s.sio.emit(
             "notice",
             {
@@ -182,10 +181,11 @@ async def end_and_announce(s: Services, room: Room) -> EndResult:
 )
 async def list_messages(request: Request) -> Response:
     who = await identity(request)
-    q = query(request, MessagesQuery)
+    page = query(request, MessagesQuery)
     room = await readable_room(request, who)
-    messages = await services(request).messages.list(room.room_id, after=q.after, limit=q.limit)
-    return respond(MessageList(messages=messages))
+    s = services(request)
+    messages = await s.messages.list(room.room_id, after=page.after, limit=page.limit)
+    return respond(MessageList(messages=await s.with_audio_links(messages)))
 
 
 routes = [

@@ -56,7 +56,8 @@ async def get_session(request: Request) -> Response:
 )
 async def get_transcript(request: Request) -> Response:
     record = await _own_session(request, await identity(request))
-    messages = await services(request).sessions.transcript(record.session_id)
+    s = services(request)
+    messages = await s.with_audio_links(await s.sessions.transcript(record.session_id))
     return respond(Transcript(session_id=record.session_id, messages=messages))
 
 

@@ -1,4 +1,4 @@
-"""The Socket.IO events of design.md §5: connection auth, join/leave, signaling and chat.
+"""The client's Socket.IO events (docs/api.md): connection auth, join/leave, signaling and chat.
 
 Every client event goes through ``_handle``: rate limit, payload validation, then the handler;
 whatever happens the client gets an ack ``{ok: true, ...}`` or ``{ok: false, error: {code,
@@ -201,7 +201,7 @@ class RealtimeEvents:
         # Read after entering the room: anything said from now on arrives as an event, anything
         # said before is in this list, so nothing falls in between.
         peers = [peer for peer in await self.s.rooms.peers(p.room_id) if peer.sid != sid]
-        recent = await self.s.messages.recent(p.room_id)
+        recent = await self.s.with_audio_links(await self.s.messages.recent(p.room_id))
         room = await self.s.rooms.get(p.room_id)
         return {
             "peers": [peer.model_dump() for peer in peers],

@@ -17,7 +17,6 @@ import time
 from collections.abc import Awaitable, Callable
 
 from app.services import Services
-from app.store import keys
 from app.store.redis import UNAVAILABLE_ERRORS
 
 log = logging.getLogger(__name__)
@@ -60,9 +59,7 @@ class Presence:
         now = time.monotonic()
         if self._steady_since is None:
             self._steady_since = now
-        cutoff = time.time() - keys.ROOM_TTL
-        await self.s.redis.zremrangebyscore(keys.active_rooms(), "-inf", cutoff)
-        self.s.metrics.rooms_active.set(await self.s.redis.zcard(keys.active_rooms()))
+        self.s.metrics.rooms_active.set(await self.s.rooms.count_active(time.time()))
         if now - self._steady_since >= self.s.settings.heartbeat_ttl_seconds:
             await self.reap()
 

@@ -13,7 +13,6 @@ ROOM_TTL = 2 * 3600  # room metadata, members and its active conversation
 SESSION_TTL = 30 * 24 * 3600  # session records and transcripts
 RATE_LIMIT_WINDOW = 60
 USAGE_TTL = 40 * 24 * 3600  # a monthly counter outlives its month by a little
-IDEMPOTENCY_TTL = ROOM_TTL
 
 
 def room(room_id: str) -> str:

@@ -70,12 +70,15 @@ class MessageStore:
         text: str,
         *,
         client_id: str | None = None,
-        audio_urls: list[str] | None = None,
+        audio_keys: list[str] | None = None,
         reply_to: str | None = None,
         metadata: dict[str, str | bool | int | float] | None = None,
         member_sid: str | None = None,
     ) -> tuple[Message, bool]:
         """Store a message; returns it and whether it is new (False for a retried client_id).
+
+        ``audio_keys`` are storage keys, kept in the message's ``audio_urls`` field and signed
+        into URLs when the message is read (``app/providers/storage/links.py``).
 
         With ``member_sid``, the message is stored only if that socket is in the room as the
         sender (checked in the same script: one round trip, and no leave can slip in between)."""
@@ -87,7 +90,7 @@ class MessageStore:
             text=text,
             ts=time.time(),
             client_id=client_id,
-            audio_urls=audio_urls,
+            audio_urls=audio_keys or None,
             reply_to=reply_to,
             metadata=metadata,
         )

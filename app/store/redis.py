@@ -6,6 +6,8 @@ lupa) running in process, so every repository runs the same code with or without
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, TypeAlias
 from urllib.parse import urlparse
 
@@ -100,3 +102,27 @@ def create_pubsub_redis(settings: Settings, client_name: str = "holo") -> Redis:
         settings.redis_url, max_connections=2, **options
     )
     return aioredis.Redis(connection_pool=pool)
+
+
+@asynccontextmanager
+async def redis_client(
+    settings: Settings, client_name: str = "holo", max_connections: int | None = None
+) -> AsyncIterator[Redis]:
+    """``create_redis`` for the length of a ``with`` block: its pool is closed on the way out."""
+    client = create_redis(settings, client_name, max_connections)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+@asynccontextmanager
+async def pubsub_redis_client(
+    settings: Settings, client_name: str = "holo"
+) -> AsyncIterator[Redis]:
+    """``create_pubsub_redis`` for the length of a ``with`` block."""
+    client = create_pubsub_redis(settings, client_name)
+    try:
+        yield client
+    finally:
+        await client.aclose()

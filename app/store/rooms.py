@@ -116,8 +116,28 @@ class RoomStore:
             pipe.expire(keys.room(room_id), keys.ROOM_TTL)
             pipe.sadd(keys.room_access(room_id), owner_id)
             pipe.expire(keys.room_access(room_id), keys.ROOM_TTL)
+            pipe.zadd(keys.active_rooms(), {room_id: room.created_at})
             await pipe.execute()
         return NewRoom(room=room, invite_token=invite_token)
+
+    async def ended(self, room_id: str) -> None:
+        """Take an ended room out of the active index (the session store marks it ended)."""
+        await self._redis.zrem(keys.active_rooms(), room_id)
+
+    async def count_active(self, now: float) -> int:
+        """Rooms not ended, across the cluster; a room that expired without being ended (its
+        keys lapsed after ``ROOM_TTL``) is dropped from the index here."""
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.zremrangebyscore(keys.active_rooms(), "-inf", now - keys.ROOM_TTL)
+            pipe.zcard(keys.active_rooms())
+            _, count = await pipe.execute()
+        return int(count)
+
+    async def first_notice(self, room_id: str, code: str) -> bool:
+        """True the first time a notice ``code`` is sent to a room (the room is told once)."""
+        return bool(
+            await self._redis.set(keys.room_notice(room_id, code), "1", nx=True, ex=keys.ROOM_TTL)
+        )
 
     async def get(self, room_id: str) -> Room | None:
         fields = await self._redis.hgetall(keys.room(room_id))

@@ -1,4 +1,4 @@
-"""The events the tutor sends to a room (design.md §5), validated before they leave.
+"""The events the tutor sends to a room (docs/api.md, docs/tutor.md), validated before they leave.
 
 Audio never travels here: ``ai-audio`` carries a URL to the stored clip, not its bytes.
 """

@@ -1,5 +1,9 @@
 """Reply jobs: exactly one replica answers each learner message, and a dead one is replaced.
 
+The room's *turn* (the learner message the tutor should answer now) and the control stream
+(barge-in, read by every replica) are kept here too: a job is queued and a stop is posted by
+the one script that moves the turn.
+
 A job is an entry in one Redis stream read through one consumer group, so each entry goes to
 one replica. The replica keeps its pending entries fresh (``XCLAIM ... JUSTID`` resets their
 idle time) while it works; if it dies, its entries go idle and after ``claim_timeout`` another
@@ -11,6 +15,7 @@ idempotent append (see ``reply.reply_client_id``).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -22,14 +27,33 @@ from app.store.redis import Redis
 log = logging.getLogger(__name__)
 
 
-_TAKE_TURN = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'control', ARGV[4])
-redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], '*',
-  'room_id', ARGV[6], 'message_id', ARGV[1], 'received_at', ARGV[7])
+BLOCK_MS = 1000
+
+# Moves a room's turn and posts the control entry that stops what no longer has it; with a
+# message id (a learner message) it also queues the job, unless that message is the turn
+# already (its send was retried). ARGV[2] is '0' for a stop that leaves the turn alone (one
+# reply by id), and a message id of '' clears the turn (stop everything, queued or not).
+_MOVE_TURN = """
+local turn = ARGV[1]
+if turn ~= '' and redis.call('GET', KEYS[1]) == turn then return 0 end
+if ARGV[2] == '1' then redis.call('SET', KEYS[1], turn, 'EX', ARGV[3]) end
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', 'control', ARGV[5])
+if turn ~= '' then
+  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[6], '*',
+    'room_id', ARGV[7], 'message_id', turn, 'received_at', ARGV[8])
+end
 return 1
 """
+
+
+class Control(BaseModel):
+    """A barge-in request: stop the room's replies (or one reply), except one to ``keep``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    room_id: str
+    reply_id: str | None = None
+    keep: str | None = None
 
 
 class Job(BaseModel):
@@ -47,7 +71,7 @@ class ReplyJobs:
         self.consumer = consumer
         self._claim_ms = max(1, int(claim_timeout * 1000))
         self._stream = keys.tutor_jobs()
-        self._take_turn = redis.register_script(_TAKE_TURN)
+        self._move_turn = redis.register_script(_MOVE_TURN)
 
     async def ensure_group(self) -> None:
         try:
@@ -56,25 +80,61 @@ class ReplyJobs:
             if "BUSYGROUP" not in str(exc):
                 raise
 
-    async def take_turn(
-        self, room_id: str, message_id: str, received_at: float, control: str
-    ) -> bool:
+    async def take_turn(self, message_id: str, received_at: float, control: Control) -> bool:
         """Make ``message_id`` the room's turn, post ``control`` (barge-in) and queue its job,
         atomically, unless it is the turn already (a send retried while the first was being
         handled): so a message is queued once. False when it was the turn already."""
-        queued = await self._take_turn(
-            keys=[keys.room_turn(room_id), keys.tutor_control(), self._stream],
+        return await self._move(control, turn=message_id, received_at=received_at)
+
+    async def stop(self, control: Control) -> None:
+        """Post a stop; a stop of the whole room (no reply id) also clears the turn, so that a
+        reply queued and not started yet does not start."""
+        await self._move(control, turn="", set_turn=control.reply_id is None)
+
+    async def is_turn(self, room_id: str, message_id: str) -> bool:
+        """Whether ``message_id`` is still what the room's tutor should answer."""
+        return bool(await self._redis.get(keys.room_turn(room_id)) == message_id)
+
+    async def listen(
+        self, on_control: Callable[[Control], None], on_queued: Callable[[], None]
+    ) -> None:
+        """The one blocking read a replica keeps open, until cancelled: each control entry is
+        handed to ``on_control``; a new job calls ``on_queued`` (the job itself is claimed
+        through the group by ``read``)."""
+        control_stream = keys.tutor_control()
+        last = {control_stream: "$", self._stream: "$"}
+        while True:
+            answer: Any = await self._redis.xread(dict(last), block=BLOCK_MS)
+            for stream, entries in answer or []:
+                last[stream] = entries[-1][0]
+                if stream != control_stream:
+                    on_queued()
+                    continue
+                for entry_id, fields in entries:
+                    try:
+                        control = Control.model_validate_json(fields.get("control", ""))
+                    except ValidationError:
+                        log.warning("ignoring malformed tutor control entry %s", entry_id)
+                        continue
+                    on_control(control)
+
+    async def _move(
+        self, control: Control, *, turn: str, set_turn: bool = True, received_at: float = 0.0
+    ) -> bool:
+        moved = await self._move_turn(
+            keys=[keys.room_turn(control.room_id), keys.tutor_control(), self._stream],
             args=[
-                message_id,
+                turn,
+                "1" if set_turn else "0",
                 keys.ROOM_TTL,
                 keys.TUTOR_CONTROL_MAXLEN,
-                control,
+                control.model_dump_json(),
                 keys.TUTOR_JOBS_MAXLEN,
-                room_id,
+                control.room_id,
                 repr(received_at),
             ],
         )
-        return bool(queued)
+        return bool(moved)
 
     async def read(self, count: int) -> list[Job]:
         """New jobs for this replica (not waiting: the replica's one blocking read is on the

@@ -31,16 +31,15 @@ from app.providers.llm import LLM, ChatMessage, TextDelta, UsageReport
 from app.providers.llm.base import estimate_tokens
 from app.providers.storage import Storage
 from app.providers.tts import TTS
-from app.providers.tts.factory import voice_for
-from app.store import keys
 from app.store.messages import ConversationClosed, MessageStore
-from app.store.redis import UNAVAILABLE_ERRORS, Redis
+from app.store.redis import UNAVAILABLE_ERRORS
+from app.store.rooms import RoomStore
 from app.store.summaries import SummaryStore
 from app.tutor.batcher import DeltaBatcher
 from app.tutor.events import AiAudio, AiDelta, AiDone, AiError, Emitter, Notice, RoomEvents
 from app.tutor.prompt import build_prompt, persona_of
 from app.tutor.sentences import SentenceSplitter
-from app.tutor.speaker import UNBILLED_ENGINES, OffReason, Speaker
+from app.tutor.speaker import OffReason, Speaker
 from app.tutor.usage import Budget, UsageStore
 
 log = logging.getLogger(__name__)
@@ -95,7 +94,7 @@ class ReplyDeps:
 
     config: ReplyConfig
     emitter: Emitter
-    redis: Redis
+    rooms: RoomStore
     messages: MessageStore
     usage: UsageStore
     budget: Budget
@@ -165,34 +164,32 @@ class Reply:
     # -- streaming --------------------------------------------------------------------------
 
     async def _produce(self, conversation: Sequence[Message]) -> None:
-        d, out = self.deps, self._out
-        usage = await d.usage.month()
-        if d.budget.llm_exhausted(usage):
-            out.llm_budget = True
+        deps, outcome = self.deps, self._out
+        usage = await deps.usage.month()
+        if deps.budget.llm_exhausted(usage):
+            outcome.llm_budget = True
             return
-        allowance = d.budget.voice_allowance(usage, billed=d.tts.provider not in UNBILLED_ENGINES)
-        speaker = out.speaker = Speaker(
-            tts=d.tts,
-            storage=d.storage,
-            voice=voice_for(
-                d.tts, voice_id=self.companion.voice_id, espeak_voice=self.companion.espeak_voice
-            ),
+        allowance = deps.budget.voice_allowance(usage, billed=deps.tts.billed)
+        speaker = outcome.speaker = Speaker(
+            tts=deps.tts,
+            storage=deps.storage,
+            voice=deps.tts.voice_for(self.companion.voices, self.companion.languages[0]),
             key_prefix=f"{self.room_id}/{self.reply_id}",
             allowance=allowance,
             announce=self._announce,
             record=self._record_speech,
             switched_off=self._voice_off,
-            concurrency=d.config.tts_concurrency,
-            storage_timeout=d.config.storage_timeout,
+            concurrency=deps.config.tts_concurrency,
+            storage_timeout=deps.config.storage_timeout,
         )
-        memory = await d.summaries.room_memory(self.room_id) if d.summaries else ""
+        memory = await deps.summaries.room_memory(self.room_id) if deps.summaries else ""
         prompt = build_prompt(
-            self.companion, conversation, budget_tokens=d.config.context_tokens, memory=memory
+            self.companion, conversation, budget_tokens=deps.config.context_tokens, memory=memory
         )
-        out.prompt_tokens = sum(estimate_tokens(m.content) for m in prompt)
+        outcome.prompt_tokens = sum(estimate_tokens(m.content) for m in prompt)
         events: asyncio.Queue[TextDelta | UsageReport | Exception | None] = asyncio.Queue()
         reader = asyncio.create_task(self._read(prompt, events))
-        batcher = DeltaBatcher(d.config.delta_interval)
+        batcher = DeltaBatcher(deps.config.delta_interval)
         splitter = SentenceSplitter()
         try:
             while True:
@@ -208,11 +205,11 @@ class Reply:
                 if isinstance(event, Exception):
                     raise event
                 if isinstance(event, UsageReport):
-                    out.report = event
+                    outcome.report = event
                     await self._record_llm(event)
                     continue
-                out.offline = out.offline or event.offline
-                out.received.append(event.text)
+                outcome.offline = outcome.offline or event.offline
+                outcome.received.append(event.text)
                 if batch := batcher.add(event.text):
                     await self._send(batch)
                 for sentence in splitter.feed(event.text):
@@ -222,8 +219,8 @@ class Reply:
                 await speaker.say(tail)
             await speaker.finish()
         except ProviderError as exc:
-            out.error = exc
-            d.metrics.errors.labels("llm", exc.code).inc()
+            outcome.error = exc
+            deps.metrics.errors.labels("llm", exc.code).inc()
             log.warning("reply %s: %s", self.reply_id, exc)
             await self._send(batcher.take())
             await speaker.finish()
@@ -280,34 +277,32 @@ class Reply:
         if reason != "voice_budget":
             self.deps.metrics.errors.labels(component, code).inc()
             log.warning("reply %s: voice off (%s): %s", self.reply_id, reason, error)
-        elif not await self.deps.redis.set(
-            keys.room_notice(self.room_id, reason), "1", nx=True, ex=keys.ROOM_TTL
-        ):
+        elif not await self.deps.rooms.first_notice(self.room_id, reason):
             return  # the room already knows why voice is off
         await self._room.notice(Notice(code=reason, message=NOTICES[reason]))
 
     # -- the end ----------------------------------------------------------------------------
 
     async def _finish(self, *, interrupted: bool) -> Message | None:
-        d, out = self.deps, self._out
-        if out.llm_budget:
+        deps, outcome = self.deps, self._out
+        if outcome.llm_budget:
             await self._room.notice(Notice(code="llm_budget", message=LLM_BUDGET_TEXT))
             return await self._store(LLM_BUDGET_TEXT, {"budget": "llm"})
-        if out.report is None and out.received:
+        if outcome.report is None and outcome.received:
             # Stopped mid-stream: the provider never sent its count; estimate what it billed.
             await self._record_llm(
                 UsageReport(
-                    provider=d.llm.provider,
-                    model=d.llm.model,
-                    prompt_tokens=out.prompt_tokens,
-                    completion_tokens=estimate_tokens("".join(out.received)),
+                    provider=deps.llm.provider,
+                    model=deps.llm.model,
+                    prompt_tokens=outcome.prompt_tokens,
+                    completion_tokens=estimate_tokens("".join(outcome.received)),
                     estimated=True,
-                    offline=out.offline,
+                    offline=outcome.offline,
                     duration_seconds=0,
                 )
             )
-        text = "".join(out.sent)
-        error = out.error
+        text = "".join(outcome.sent)
+        error = outcome.error
         if error is not None:
             await self._room.error(
                 AiError(
@@ -320,22 +315,22 @@ class Reply:
             return None
         metadata: dict[str, str | bool | int | float] = {
             "reply_id": self.reply_id,
-            "offline": out.offline,
+            "offline": outcome.offline,
         }
         if interrupted:
             metadata["interrupted"] = True
         if error is not None:
             metadata["error"] = error.code
-        speaker = out.speaker
+        speaker = outcome.speaker
         if speaker is not None and speaker.off_reason is not None:
             metadata["voice_off"] = speaker.off_reason
-        return await self._store(text, metadata, speaker.urls if speaker else [])
+        return await self._store(text, metadata, speaker)
 
     async def _store(
         self,
         text: str,
         metadata: dict[str, str | bool | int | float],
-        urls: list[str] | None = None,
+        speaker: Speaker | None = None,
     ) -> Message | None:
         try:
             stored, new = await self.deps.messages.append(
@@ -343,7 +338,7 @@ class Reply:
                 Sender(kind="ai", display_name=self.companion.name),
                 text,
                 client_id=reply_client_id(self.message_id),
-                audio_urls=urls or None,
+                audio_keys=speaker.keys if speaker else None,
                 reply_to=self.message_id,
                 metadata=metadata,
             )
@@ -351,9 +346,13 @@ class Reply:
             return None
         if not new:
             return None  # another attempt finished this reply first: it sent ai-done
+        # The room gets the URLs its ai-audio events carried; the store keeps the keys.
+        urls = speaker.urls if speaker else []
+        shown = stored.model_copy(update={"audio_urls": urls or None})
         await self._room.done(
             AiDone(
-                reply_id=self.reply_id, message=stored.model_dump(mode="json", exclude_none=True)
+                reply_id=self.reply_id,
+                message=shown.model_dump(mode="json", exclude_none=True),
             )
         )
-        return stored
+        return shown

@@ -13,17 +13,13 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
-
-from pydantic import BaseModel, ConfigDict, ValidationError
 
 from app.catalogue import Catalogue
 from app.models import Message
-from app.store import keys
-from app.store.redis import UNAVAILABLE_ERRORS, Redis
+from app.store.redis import UNAVAILABLE_ERRORS
 from app.store.rooms import RoomStore
 from app.tutor.events import AiError, RoomEvents
-from app.tutor.jobs import Job, ReplyJobs
+from app.tutor.jobs import BLOCK_MS, Control, Job, ReplyJobs
 from app.tutor.prompt import conversation_for
 from app.tutor.reply import Reply, ReplyDeps, reply_client_id
 
@@ -33,17 +29,6 @@ log = logging.getLogger(__name__)
 # answered with an error instead of being tried again.
 MAX_ATTEMPTS = 3
 CONVERSATION_WINDOW = 200
-BLOCK_MS = 1000
-
-
-class Control(BaseModel):
-    """A barge-in request: stop the room's replies (or one reply), except one to ``keep``."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    room_id: str
-    reply_id: str | None = None
-    keep: str | None = None
 
 
 @dataclass
@@ -65,7 +50,6 @@ class Tutor:
         claim_timeout: float,
     ) -> None:
         self.deps = deps
-        self._redis: Redis = deps.redis
         self._jobs = jobs
         self._rooms = rooms
         self._catalogue = catalogue
@@ -87,7 +71,7 @@ class Tutor:
         if retried and not await self._unanswered_and_latest(room_id, message):
             return
         control = Control(room_id=room_id, keep=message.id)
-        if await self._jobs.take_turn(room_id, message.id, message.ts, control.model_dump_json()):
+        if await self._jobs.take_turn(message.id, message.ts, control):
             self._apply(control)  # this replica at once; the others through the stream
 
     async def _unanswered_and_latest(self, room_id: str, message: Message) -> bool:
@@ -99,14 +83,7 @@ class Tutor:
     async def stop(self, room_id: str, reply_id: str | None = None) -> None:
         control = Control(room_id=room_id, reply_id=reply_id)
         self._apply(control)
-        entry: dict[Any, Any] = {"control": control.model_dump_json()}
-        async with self._redis.pipeline(transaction=True) as pipe:
-            if reply_id is None:  # also a reply that is queued and not started yet
-                pipe.set(keys.room_turn(room_id), "", ex=keys.ROOM_TTL)
-            pipe.xadd(
-                keys.tutor_control(), entry, maxlen=keys.TUTOR_CONTROL_MAXLEN, approximate=True
-            )
-            await pipe.execute()
+        await self._jobs.stop(control)
 
     def _apply(self, control: Control) -> None:
         for running in self._running.values():
@@ -189,21 +166,8 @@ class Tutor:
             await self._jobs.keep(list(self._running))
 
     async def _listen(self) -> None:
-        """The one blocking read a replica keeps open: control entries, applied at once, and
-        new jobs, which wake ``_consume`` to claim them through the group."""
-        last = {keys.tutor_control(): "$", keys.tutor_jobs(): "$"}
-        while True:
-            answer: Any = await self._redis.xread(dict(last), block=BLOCK_MS)
-            for stream, entries in answer or []:
-                last[stream] = entries[-1][0]
-                if stream == keys.tutor_jobs():
-                    self._queued.set()
-                    continue
-                for entry_id, fields in entries:
-                    try:
-                        self._apply(Control.model_validate_json(fields.get("control", "")))
-                    except ValidationError:
-                        log.warning("ignoring malformed tutor control entry %s", entry_id)
+        """Control entries are applied at once; a new job wakes ``_consume`` to claim it."""
+        await self._jobs.listen(self._apply, self._queued.set)
 
     def _start(self, job: Job) -> None:
         if job.entry_id in self._running:
@@ -231,7 +195,7 @@ class Tutor:
     async def _answer(self, job: Job) -> bool:
         """Runs the reply; True when the job is finished (answered, or nothing to answer)."""
         running = self._running[job.entry_id]  # registered before the turn is read
-        if await self._redis.get(keys.room_turn(job.room_id)) != job.message_id:
+        if not await self._jobs.is_turn(job.room_id, job.message_id):
             return True  # stopped, or the learner has said something newer
         if await self._jobs.attempt(job) > MAX_ATTEMPTS:
             await RoomEvents(self.deps.emitter, job.room_id).error(

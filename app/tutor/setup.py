@@ -14,9 +14,8 @@ from app.observability.metrics import Metrics
 from app.providers.llm import LLMTimeouts
 from app.providers.llm.factory import build_llm
 from app.providers.retry import RetryPolicy
-from app.providers.storage.factory import open_storage
+from app.providers.storage import Storage
 from app.providers.storage.local import LocalStorage
-from app.providers.tts import TTSTimeouts
 from app.providers.tts.factory import build_tts
 from app.store.messages import MessageStore
 from app.store.redis import Redis
@@ -55,7 +54,7 @@ async def open_tutor(
     rooms: RoomStore,
     messages: MessageStore,
     consumer: str,
-    local: LocalStorage | None,
+    storage: Storage,
     sessions: SessionStore | None = None,
     summaries: SummaryStore | None = None,
 ) -> AsyncIterator[Tutor]:
@@ -74,71 +73,49 @@ async def open_tutor(
         retry=RetryPolicy(attempts=settings.llm_max_attempts),
         observer=observer,
     )
-    key = settings.elevenlabs_api_key
-    tts = build_tts(
-        settings.effective_tts_provider.value,
-        http,
-        elevenlabs_api_key=key.get_secret_value() if key else None,
-        elevenlabs_base_url=settings.elevenlabs_base_url,
-        elevenlabs_model=settings.elevenlabs_model,
-        timeouts=TTSTimeouts(
-            connect=settings.provider_connect_timeout_seconds,
-            first_byte=settings.tts_first_byte_timeout_seconds,
-            between_chunks=settings.tts_chunk_timeout_seconds,
+    tts = build_tts(settings, http, observer=observer)
+    deps = ReplyDeps(
+        config=ReplyConfig.from_settings(settings),
+        emitter=emitter,
+        rooms=rooms,
+        messages=messages,
+        usage=UsageStore(redis, metrics),
+        budget=Budget(
+            llm_tokens=settings.llm_token_budget,
+            tts_characters=settings.tts_char_budget,
+            tts_threshold=settings.tts_budget_threshold,
         ),
-        retry=RetryPolicy(attempts=settings.tts_max_attempts),
-        observer=observer,
+        metrics=metrics,
+        llm=llm,
+        tts=tts,
+        storage=storage,
+        summaries=summaries,
     )
-    async with open_storage(
-        s3_bucket=settings.s3_bucket,
-        s3_region=settings.s3_region,
-        s3_endpoint_url=settings.s3_endpoint_url,
-        s3_prefix=settings.s3_prefix,
-        url_ttl_seconds=settings.media_url_ttl_seconds,
-        local=local,
-    ) as storage:
-        deps = ReplyDeps(
-            config=ReplyConfig.from_settings(settings),
-            emitter=emitter,
-            redis=redis,
-            messages=messages,
-            usage=UsageStore(redis, metrics),
-            budget=Budget(
-                llm_tokens=settings.llm_token_budget,
-                tts_characters=settings.tts_char_budget,
-                tts_threshold=settings.tts_budget_threshold,
-            ),
-            metrics=metrics,
-            llm=llm,
-            tts=tts,
-            storage=storage,
-            summaries=summaries,
-        )
-        tutor = Tutor(
+    tutor = Tutor(
+        deps,
+        jobs=ReplyJobs(
+            redis, consumer=consumer, claim_timeout=settings.tutor_claim_timeout_seconds
+        ),
+        rooms=rooms,
+        catalogue=catalogue,
+        max_replies=settings.tutor_max_replies,
+        claim_timeout=settings.tutor_claim_timeout_seconds,
+    )
+    workers = [asyncio.create_task(tutor.run(), name="tutor")]
+    if sessions is not None and summaries is not None:
+        summarizer = Summarizer(
             deps,
-            jobs=ReplyJobs(
-                redis, consumer=consumer, claim_timeout=settings.tutor_claim_timeout_seconds
-            ),
-            rooms=rooms,
-            catalogue=catalogue,
-            max_replies=settings.tutor_max_replies,
-            claim_timeout=settings.tutor_claim_timeout_seconds,
+            jobs=SummaryJobs(redis, consumer=consumer),
+            sessions=sessions,
+            summaries=summaries,
+            max_tokens=settings.summary_max_tokens,
+            context_tokens=settings.llm_context_tokens,
         )
-        workers = [asyncio.create_task(tutor.run(), name="tutor")]
-        if sessions is not None and summaries is not None:
-            summarizer = Summarizer(
-                deps,
-                jobs=SummaryJobs(redis, consumer=consumer),
-                sessions=sessions,
-                summaries=summaries,
-                max_tokens=settings.summary_max_tokens,
-                context_tokens=settings.llm_context_tokens,
-            )
-            workers.append(asyncio.create_task(summarizer.run(), name="summaries"))
-        try:
-            yield tutor
-        finally:
-            await tutor.finish(grace=min(10.0, settings.shutdown_grace_seconds / 2))
-            for worker in workers:
-                worker.cancel()
-            await asyncio.gather(*workers, return_exceptions=True)
+        workers.append(asyncio.create_task(summarizer.run(), name="summaries"))
+    try:
+        yield tutor
+    finally:
+        await tutor.finish(grace=min(10.0, settings.shutdown_grace_seconds / 2))
+        for worker in workers:
+            worker.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)

@@ -23,9 +23,6 @@ from app.tutor.usage import VoiceAllowance
 
 log = logging.getLogger(__name__)
 
-# Engines that run here and bill nothing: no budget applies to them.
-UNBILLED_ENGINES = frozenset({"espeak", "none"})
-
 OffReason = Literal["voice_budget", "voice_unavailable", "storage_unavailable"]
 Announce = Callable[[int, str, str], Awaitable[None]]  # seq, url, sentence
 RecordSpeech = Callable[[str, int, int], Awaitable[None]]  # provider, characters, billed
@@ -61,6 +58,8 @@ class Speaker:
         # The sequence number of the first sentence that got no voice; None while voice is on.
         self.off_at: int | None = None if tts.enabled else 0
         self.off_reason: OffReason | None = None
+        # The announced clips: storage keys (what the message keeps) and the URLs handed out.
+        self.keys: list[str] = []
         self.urls: list[str] = []
 
     async def say(self, sentence: str) -> None:
@@ -86,11 +85,11 @@ class Speaker:
                 await task
 
     async def _clip(self, seq: int, sentence: str, previous: asyncio.Task[None] | None) -> None:
-        url: str | None = None
+        clip: tuple[str, str] | None = None
         try:
             async with self._slots:
                 if self.off_at is None or seq < self.off_at:
-                    url = await self._make(seq, sentence)
+                    clip = await self._make(seq, sentence)
         except ProviderError as exc:
             await self._switch_off(seq, "voice_unavailable", exc)
         except (StorageError, TimeoutError) as exc:
@@ -102,17 +101,19 @@ class Speaker:
             await self._switch_off(seq, "voice_unavailable", exc)
         if previous is not None:
             await previous  # announce in order (a clip task never raises)
-        if url is not None and (self.off_at is None or seq < self.off_at):
+        if clip is not None and (self.off_at is None or seq < self.off_at):
+            key, url = clip
+            self.keys.append(key)
             self.urls.append(url)
             await self._announce(seq, url, sentence)
 
-    async def _make(self, seq: int, sentence: str) -> str:
+    async def _make(self, seq: int, sentence: str) -> tuple[str, str]:
         async with self._tts.synthesize(sentence, self._voice) as speech:
             audio = await speech.read()
         await self._record(speech.provider, speech.characters, speech.characters_billed)
         key = f"{self._key_prefix}/{seq}{extension_for(speech.content_type)}"
         async with asyncio.timeout(self._storage_timeout):
-            return await self._storage.put(key, audio, speech.content_type)
+            return key, await self._storage.put(key, audio, speech.content_type)
 
     async def _switch_off(self, seq: int, reason: OffReason, error: Exception | None) -> None:
         if self.off_at is not None and self.off_at <= seq:

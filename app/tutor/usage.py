@@ -11,7 +11,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from app.observability.metrics import Metrics
 from app.providers.llm import UsageReport
@@ -76,10 +75,6 @@ class UsageStore:
                         pipe.hincrby(key, field, amount)
                 pipe.expire(key, keys.USAGE_TTL)
             await pipe.execute()
-
-    async def period(self, period: str) -> dict[str, int]:
-        raw: Any = await self._redis.hgetall(keys.usage(period))
-        return {str(field): int(value) for field, value in raw.items()}
 
     async def month(self) -> MonthlyUsage:
         llm, tts = await self._redis.hmget(keys.usage(self.periods()[0]), [LLM_TOTAL, TTS_TOTAL])

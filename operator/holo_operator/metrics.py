@@ -1,4 +1,4 @@
-"""The operator's Prometheus metrics (design §7)."""
+"""The operator's Prometheus metrics (listed in docs/operations.md, "Observe")."""
 
 from prometheus_client import Counter, Gauge
 

@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.test_rest import error_of
-from tests.clients import Api, SocketClient
+from tests.clients import Api, SocketClient, error_of
 from tests.servers import Replica
 from tests.tutor.memory_steps import session_with, summarized
 

@@ -1,6 +1,6 @@
 """Observability objects: the PrometheusRule passes `promtool check rules` and a `promtool test
 rules` case per alert; ServiceMonitors scrape what the Services expose; the dashboard queries
-only metrics that exist (design §7)."""
+only metrics that exist (docs/operations.md lists them)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Driving Debian's Chromium with Playwright for the web app: launch flags (design.md §9), a
+"""Driving Debian's Chromium with Playwright for the web app: launch flags (fake media), a
 hook that records every RTCPeerConnection a page makes, and getStats() reads over them."""
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ speaker or the tutor without servers."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
 from app.providers.errors import StorageError, UpstreamError
@@ -17,6 +17,7 @@ class GatedTTS:
 
     provider = "gated"
     enabled = True
+    billed = True
     content_type = "audio/mpeg"
 
     def __init__(self) -> None:
@@ -25,6 +26,9 @@ class GatedTTS:
 
     def release(self, text: str) -> None:
         self.gates.setdefault(text, asyncio.Event()).set()
+
+    def voice_for(self, voices: Mapping[str, str], language: str) -> str:
+        return language
 
     @asynccontextmanager
     async def synthesize(self, text: str, voice_id: str) -> AsyncIterator[Speech]:

@@ -42,7 +42,7 @@ def tutor(redis: Redis) -> Tutor:
     deps = ReplyDeps(
         config=ReplyConfig(),
         emitter=NoEmitter(),
-        redis=redis,
+        rooms=RoomStore(redis),
         messages=MessageStore(redis),
         usage=UsageStore(redis, Metrics()),
         budget=Budget(llm_tokens=0, tts_characters=0),

@@ -151,7 +151,7 @@ def summarizer(
     deps = ReplyDeps(
         config=ReplyConfig(),
         emitter=NoEmitter(),
-        redis=redis,
+        rooms=RoomStore(redis),
         messages=MessageStore(redis),
         usage=UsageStore(redis, metrics),
         budget=Budget(llm_tokens=0, tts_characters=0),

@@ -9,10 +9,8 @@ events: ``[DONE]``, text deltas, errors sent as data events after a 200, and the
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -22,12 +20,10 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from app.providers.errors import (
     BadResponse,
     ProviderError,
-    ProviderTimeout,
-    StreamFailed,
     UpstreamError,
     error_for_status,
 )
-from app.providers.http import error_from_response, request_timeout
+from app.providers.http import StreamingHTTP, StreamTimeouts
 from app.providers.llm.base import (
     ChatMessage,
     LLMEvent,
@@ -38,7 +34,7 @@ from app.providers.llm.base import (
     estimate_tokens,
 )
 from app.providers.observer import NullObserver, ProviderObserver
-from app.providers.retry import RetryPolicy, retrying
+from app.providers.retry import RetryPolicy
 
 
 class _Lenient(BaseModel):
@@ -93,11 +89,36 @@ class _ChunkReader:
 
     def __init__(self, provider: str) -> None:
         self.provider = provider
+        self._reset()
+
+    def _reset(self) -> None:
         self.done = False
         self.model: str | None = None
         self.usage: _Usage | None = None
         self.finish_reason: str | None = None
         self.text_chars = 0
+
+    async def parse(self, response: httpx.Response) -> AsyncIterator[TextDelta]:
+        """One attempt's response, as text deltas (the state starts afresh per attempt)."""
+        self._reset()
+        events = EventSource(response).aiter_sse()
+        while not self.done:
+            try:
+                sse = await anext(events)
+            except StopAsyncIteration:
+                break
+            except SSEError as exc:
+                raise BadResponse(str(exc), provider=self.provider) from exc
+            for delta in self.feed(sse):
+                yield delta
+        if not self.done and self.finish_reason is None:
+            # After the first delta the base turns this into StreamFailed (not retried).
+            raise UpstreamError(
+                "stream ended before it was complete"
+                if self.text_chars
+                else "stream ended before the first token",
+                provider=self.provider,
+            )
 
     def feed(self, sse: ServerSentEvent) -> list[TextDelta]:
         data = sse.data.strip()
@@ -128,13 +149,6 @@ class _ChunkReader:
         return deltas
 
 
-@dataclass
-class _OpenStream:
-    response: httpx.Response
-    events: AsyncIterator[ServerSentEvent]
-    first: list[TextDelta]
-
-
 class OpenAICompatibleLLM:
     offline = False
 
@@ -156,16 +170,23 @@ class OpenAICompatibleLLM:
         self.model = model
         self._client = client
         self._url = base_url.rstrip("/") + "/chat/completions"
-        self._timeouts = timeouts or LLMTimeouts()
-        self._retry = retry or RetryPolicy()
         self._observer: ProviderObserver = observer or NullObserver()
         self._clock = clock
         self._headers = {"Accept": "text/event-stream", **(extra_headers or {})}
         if api_key:
             self._headers["Authorization"] = f"Bearer {api_key}"
-        self._http_timeout = request_timeout(
-            connect=self._timeouts.connect,
-            read=max(self._timeouts.first_token, self._timeouts.between_chunks),
+        t = timeouts or LLMTimeouts()
+        self._http = StreamingHTTP(
+            client,
+            provider=provider,
+            timeouts=StreamTimeouts(
+                connect=t.connect, first=t.first_token, between=t.between_chunks
+            ),
+            retry=retry or RetryPolicy(),
+            observer=self._observer,
+            clock=clock,
+            first_noun="first token",
+            noun="chunk",
         )
 
     def _body(
@@ -194,48 +215,21 @@ class OpenAICompatibleLLM:
         body = self._body(messages, max_tokens, temperature)
         started = self._clock()
         reader = _ChunkReader(self.provider)
-        opened: _OpenStream | None = None
-        # Everything up to the first text delta may be retried; nothing after it.
-        async for attempt in retrying(self._retry, observer=self._observer):
-            with attempt:
-                reader = _ChunkReader(self.provider)
-                opened = await self._open(body, reader)
-        assert opened is not None  # tenacity re-raises the last error otherwise
 
-        ttft: float | None = None
-        try:
-            for delta in opened.first:
-                if ttft is None:
-                    ttft = self._clock() - started
-                    self._observer.first_token(
-                        provider=self.provider, model=reader.model or self.model, seconds=ttft
-                    )
+        def request() -> httpx.Request:
+            return self._client.build_request(
+                "POST", self._url, json=body, headers=self._headers, timeout=self._http.http_timeout
+            )
+
+        # Everything up to the first text delta may be retried; nothing after it.
+        async with self._http.open(request, reader.parse) as stream:
+            ttft = stream.first_seconds
+            if ttft is not None:
+                self._observer.first_token(
+                    provider=self.provider, model=reader.model or self.model, seconds=ttft
+                )
+            async for delta in stream:
                 yield delta
-            while not reader.done:
-                try:
-                    async with asyncio.timeout(self._timeouts.between_chunks):
-                        sse = await anext(opened.events)
-                except StopAsyncIteration:
-                    break
-                except TimeoutError as exc:
-                    raise StreamFailed(
-                        f"no chunk within {self._timeouts.between_chunks:g}s",
-                        provider=self.provider,
-                    ) from exc
-                except httpx.HTTPError as exc:
-                    raise StreamFailed(f"connection lost: {exc!r}", provider=self.provider) from exc
-                try:
-                    deltas = reader.feed(sse)
-                except ProviderError as exc:
-                    raise StreamFailed(
-                        exc.message, provider=self.provider, status=exc.status
-                    ) from exc
-                for delta in deltas:
-                    yield delta
-            if not reader.done and reader.finish_reason is None and reader.text_chars:
-                raise StreamFailed("stream ended before it was complete", provider=self.provider)
-        finally:
-            await opened.response.aclose()
 
         usage = reader.usage
         yield UsageReport(
@@ -252,51 +246,3 @@ class OpenAICompatibleLLM:
             ttft_seconds=ttft,
             duration_seconds=self._clock() - started,
         )
-
-    async def _open(self, body: dict[str, Any], reader: _ChunkReader) -> _OpenStream:
-        """One attempt: send, check the status, read until the first text delta (or the end)."""
-        request = self._client.build_request(
-            "POST", self._url, json=body, headers=self._headers, timeout=self._http_timeout
-        )
-        response: httpx.Response | None = None
-        try:
-            async with asyncio.timeout(self._timeouts.first_token):
-                try:
-                    response = await self._client.send(request, stream=True)
-                except httpx.TimeoutException as exc:
-                    raise ProviderTimeout("connection timed out", provider=self.provider) from exc
-                except httpx.TransportError as exc:
-                    raise UpstreamError(f"unreachable: {exc!r}", provider=self.provider) from exc
-                if response.status_code != 200:
-                    raise await error_from_response(response, provider=self.provider)
-                events = EventSource(response).aiter_sse()
-                first: list[TextDelta] = []
-                while not first and not reader.done:
-                    try:
-                        sse = await anext(events)
-                    except StopAsyncIteration:
-                        if reader.finish_reason is None:
-                            raise UpstreamError(
-                                "stream ended before the first token", provider=self.provider
-                            ) from None
-                        break
-                    first = reader.feed(sse)
-                return _OpenStream(response, events, first)
-        except TimeoutError as exc:
-            if response is not None:
-                await response.aclose()
-            raise ProviderTimeout(
-                f"no first token within {self._timeouts.first_token:g}s", provider=self.provider
-            ) from exc
-        except SSEError as exc:
-            if response is not None:
-                await response.aclose()
-            raise BadResponse(str(exc), provider=self.provider) from exc
-        except httpx.HTTPError as exc:
-            if response is not None:
-                await response.aclose()
-            raise UpstreamError(f"connection lost: {exc!r}", provider=self.provider) from exc
-        except BaseException:
-            if response is not None:
-                await response.aclose()
-            raise

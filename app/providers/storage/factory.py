@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from app.providers.storage.base import Storage
 from app.providers.storage.local import LocalStorage
@@ -19,12 +18,9 @@ async def open_storage(
     s3_endpoint_url: str | None = None,
     s3_prefix: str = "",
     url_ttl_seconds: int = 6 * 3600,
-    local: LocalStorage | None = None,
-    media_dir: str | Path = "var/media",
-    media_secret: bytes | None = None,
+    local: LocalStorage | None,
 ) -> AsyncIterator[Storage]:
-    """With no bucket, ``local`` (the instance whose ``media_route`` the app mounted) is used,
-    or one is made from ``media_dir`` and ``media_secret``."""
+    """With no bucket, ``local`` (the instance whose media route the app mounted) is used."""
     if s3_bucket:
         async with open_s3_storage(
             bucket=s3_bucket,
@@ -36,7 +32,5 @@ async def open_storage(
             yield storage
         return
     if local is None:
-        if media_secret is None:
-            raise ValueError("local storage needs a media signing secret")
-        local = LocalStorage(media_dir, secret=media_secret, url_ttl_seconds=url_ttl_seconds)
+        raise ValueError("no bucket and no local media directory")
     yield local

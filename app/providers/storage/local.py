@@ -3,13 +3,14 @@
 Used when no bucket is configured (a laptop, a single replica with a volume). A URL looks like
 ``/media/{key}?exp=1767225600&sig=...``: ``sig`` is an HMAC-SHA256 over the key and the expiry,
 so a URL cannot be altered to reach another file or to live longer, and nothing is stored per
-URL. ``media_route`` is the Starlette route that serves them.
+URL. The app serves them (``app/api/media.py``); a provider serves no HTTP.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
 import os
@@ -19,12 +20,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from starlette.requests import Request
-from starlette.responses import FileResponse, PlainTextResponse, Response
-from starlette.routing import Route
-
 from app.providers.errors import StorageError
-from app.providers.storage.base import check_key, content_type_for_key, is_valid_key
+from app.providers.storage.base import check_key, is_valid_key
 
 
 def sign(secret: bytes, key: str, exp: int) -> str:
@@ -61,7 +58,7 @@ class LocalStorage:
         self._secret = secret
         self._url_prefix = url_prefix.rstrip("/")
         self._ttl = url_ttl_seconds
-        self._clock = clock
+        self.clock = clock
 
     async def put(self, key: str, data: bytes, content_type: str) -> str:
         check_key(key, content_type)
@@ -75,7 +72,7 @@ class LocalStorage:
     async def url_for(self, key: str) -> str:
         if not is_valid_key(key):
             raise ValueError(f"invalid storage key {key!r}")
-        exp = int(self._clock()) + self._ttl
+        exp = int(self.clock()) + self._ttl
         return f"{self._url_prefix}/{key}?exp={exp}&sig={sign(self._secret, key, exp)}"
 
     async def delete_prefix(self, prefix: str) -> int:
@@ -88,6 +85,11 @@ class LocalStorage:
         except OSError as exc:
             raise StorageError(f"cannot delete {prefix}: {exc}", backend=self.backend) from exc
 
+    async def sweep(self, older_than: float) -> int:
+        """Delete files last written before ``older_than`` (a Unix time) and the directories
+        they leave empty; returns how many files went."""
+        return await asyncio.to_thread(_sweep, self.root, older_than)
+
     def verify(self, key: str, exp: str | int, sig: str, now: float) -> bool:
         return verify(self._secret, key, exp, sig, now)
 
@@ -98,29 +100,24 @@ class LocalStorage:
         path = (self.root / key).resolve()
         return path if path.is_relative_to(self.root) else None
 
-    async def serve(self, request: Request) -> Response:
-        key = request.path_params["key"]
-        exp = request.query_params.get("exp", "")
-        sig = request.query_params.get("sig", "")
-        now = self._clock()
-        if not self.verify(key, exp, sig, now):
-            return PlainTextResponse("invalid or expired link", status_code=403)
-        path = self.path_for(key)
-        if path is None or not await asyncio.to_thread(path.is_file):
-            return PlainTextResponse("not found", status_code=404)
-        return FileResponse(
-            path,
-            media_type=content_type_for_key(key),
-            headers={
-                "Cache-Control": f"private, max-age={max(0, int(exp) - int(now))}",
-                "X-Content-Type-Options": "nosniff",
-            },
-        )
 
-
-def media_route(storage: LocalStorage, path: str = "/media/{key:path}") -> Route:
-    """Mount in the app when storage is local: ``routes.append(media_route(storage))``."""
-    return Route(path, storage.serve, methods=["GET", "HEAD"], name="media")
+def _sweep(root: Path, older_than: float) -> int:
+    walked = list(os.walk(root))  # parents before children
+    # Directory ages from before the sweep: removing a file makes its directory look new.
+    written = {folder: os.stat(folder).st_mtime for folder, _, _ in walked}
+    removed = 0
+    for folder, _, files in reversed(walked):
+        for name in files:
+            path = Path(folder) / name
+            with contextlib.suppress(FileNotFoundError):  # another replica on a shared volume
+                if path.lstat().st_mtime < older_than:
+                    path.unlink()
+                    removed += 1
+        # Only an old directory: a fresh one may be about to receive its first file.
+        if Path(folder) != root and written[folder] < older_than:
+            with contextlib.suppress(OSError):  # not empty, or already gone
+                os.rmdir(folder)
+    return removed
 
 
 def _delete_tree(path: Path) -> int:

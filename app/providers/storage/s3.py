@@ -18,6 +18,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from app.providers.errors import StorageError
 from app.providers.storage.base import check_key, is_valid_key
 
+# The bucket's lifecycle rule for our audio, found again by its id at every start.
+LIFECYCLE_RULE_ID = "holo-tutor-audio-retention"
+
 
 class S3Storage:
     backend = "s3"
@@ -69,6 +72,60 @@ class S3Storage:
         except (BotoCoreError, ClientError) as exc:
             raise StorageError(f"cannot sign a URL for {key}: {exc}", backend=self.backend) from exc
         return url
+
+    async def apply_retention(self, days: int) -> bool:
+        """Make the bucket expire objects under our prefix ``days`` after they were written
+        (0: no such rule). S3 replaces a bucket's lifecycle configuration as a whole, so the
+        bucket's other rules are read and kept. Returns whether the bucket was changed."""
+        try:
+            current = await self._client.get_bucket_lifecycle_configuration(Bucket=self.bucket)
+            rules: list[dict[str, Any]] = current.get("Rules", [])
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "NoSuchLifecycleConfiguration":
+                raise StorageError(
+                    f"cannot read the lifecycle rules: {exc}", backend=self.backend
+                ) from exc
+            rules = []
+        except BotoCoreError as exc:
+            raise StorageError(
+                f"cannot read the lifecycle rules: {exc}", backend=self.backend
+            ) from exc
+        others = [rule for rule in rules if rule.get("ID") != LIFECYCLE_RULE_ID]
+        wanted = others
+        if days > 0:
+            ours = {
+                "ID": LIFECYCLE_RULE_ID,
+                "Filter": {"Prefix": self.prefix},
+                "Status": "Enabled",
+                "Expiration": {"Days": days},
+            }
+            wanted = [*others, ours]
+        if _same_rules(rules, wanted):
+            return False
+        try:
+            if wanted:
+                await self._client.put_bucket_lifecycle_configuration(
+                    Bucket=self.bucket, LifecycleConfiguration={"Rules": wanted}
+                )
+            else:
+                await self._client.delete_bucket_lifecycle(Bucket=self.bucket)
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageError(
+                f"cannot set the lifecycle rule: {exc}", backend=self.backend
+            ) from exc
+        return True
+
+
+def _same_rules(current: list[dict[str, Any]], wanted: list[dict[str, Any]]) -> bool:
+    # S3 may echo a rule with fields filled in (an empty Filter, ...): compare what we set.
+    def ours(rules: list[dict[str, Any]]) -> list[Any]:
+        return [
+            (r.get("Filter"), r.get("Status"), r.get("Expiration"))
+            for r in rules
+            if r.get("ID") == LIFECYCLE_RULE_ID
+        ]
+
+    return len(current) == len(wanted) and ours(current) == ours(wanted)
 
 
 @asynccontextmanager

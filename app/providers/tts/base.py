@@ -11,7 +11,7 @@ once. Failures are ``ProviderError``s; one after the first byte is ``StreamFaile
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
@@ -52,7 +52,14 @@ class TTS(Protocol):
     provider: str
     # False for "none": the pipeline skips synthesis and storage entirely.
     enabled: bool
+    # Whether the vendor charges for what it speaks (then the monthly TTS budget applies).
+    billed: bool
     content_type: str
+
+    def voice_for(self, voices: Mapping[str, str], language: str) -> str:
+        """A companion's voice in this engine's naming, from the catalogue's ``voices`` (engine
+        name -> voice) and the companion's first language."""
+        ...
 
     def synthesize(self, text: str, voice_id: str) -> AbstractAsyncContextManager[Speech]: ...
 

@@ -7,25 +7,17 @@ the ``character-cost`` response header says what the request was billed.
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from urllib.parse import quote
 
 import httpx
 
-from app.providers.errors import (
-    BadResponse,
-    ProviderTimeout,
-    Rejected,
-    StreamFailed,
-    UpstreamError,
-)
-from app.providers.http import error_from_response, request_timeout
+from app.providers.errors import BadResponse, Rejected
+from app.providers.http import StreamingHTTP, StreamTimeouts
 from app.providers.observer import NullObserver, ProviderObserver
-from app.providers.retry import RetryPolicy, retrying
+from app.providers.retry import RetryPolicy
 from app.providers.tts.base import Speech, TTSTimeouts
 
 
@@ -37,16 +29,14 @@ def content_type_for(output_format: str) -> str:
     return types[codec]
 
 
-@dataclass
-class _OpenStream:
-    response: httpx.Response
-    chunks: AsyncIterator[bytes]
-    first: bytes
+# Rachel, one of ElevenLabs' premade voices: for a companion the catalogue gives no voice.
+DEFAULT_VOICE = "21m00Tcm4TlvDq8ikWAM"
 
 
 class ElevenLabsTTS:
     provider = "elevenlabs"
     enabled = True
+    billed = True
 
     def __init__(
         self,
@@ -67,101 +57,60 @@ class ElevenLabsTTS:
         self._headers = {"xi-api-key": api_key, "Accept": self.content_type}
         self._model_id = model_id
         self._output_format = output_format
-        self._timeouts = timeouts or TTSTimeouts()
-        self._retry = retry or RetryPolicy()
         self._observer: ProviderObserver = observer or NullObserver()
-        self._clock = clock
-        self._http_timeout = request_timeout(
-            connect=self._timeouts.connect,
-            read=max(self._timeouts.first_byte, self._timeouts.between_chunks),
+        t = timeouts or TTSTimeouts()
+        self._http = StreamingHTTP(
+            client,
+            provider=self.provider,
+            timeouts=StreamTimeouts(
+                connect=t.connect, first=t.first_byte, between=t.between_chunks
+            ),
+            retry=retry or RetryPolicy(),
+            observer=self._observer,
+            clock=clock,
+            first_noun="audio",
+            noun="audio",
         )
+
+    def voice_for(self, voices: Mapping[str, str], language: str) -> str:
+        return voices.get(self.provider, DEFAULT_VOICE)
 
     @asynccontextmanager
     async def synthesize(self, text: str, voice_id: str) -> AsyncIterator[Speech]:
         if not text.strip():
             raise Rejected("nothing to say", provider=self.provider)
-        started = self._clock()
-        opened: _OpenStream | None = None
-        async for attempt in retrying(self._retry, observer=self._observer):
-            with attempt:
-                opened = await self._open(text, voice_id)
-        assert opened is not None  # tenacity re-raises the last error otherwise
-        try:
-            ttfb = self._clock() - started
+
+        def request() -> httpx.Request:
+            return self._client.build_request(
+                "POST",
+                f"{self._base_url}/v1/text-to-speech/{quote(voice_id, safe='')}/stream",
+                params={"output_format": self._output_format},
+                json={"text": text, "model_id": self._model_id},
+                headers=self._headers,
+                timeout=self._http.http_timeout,
+            )
+
+        async with self._http.open(request, self._audio) as stream:
+            ttfb = stream.first_seconds or 0.0
             self._observer.first_byte(provider=self.provider, seconds=ttfb)
-            cost = opened.response.headers.get("character-cost", "")
+            cost = stream.response.headers.get("character-cost", "")
             yield Speech(
                 provider=self.provider,
                 content_type=self.content_type,
                 characters=len(text),
                 characters_billed=int(cost) if cost.isdigit() else len(text),
-                chunks=self._rest(opened),
+                chunks=aiter(stream),
                 ttfb_seconds=ttfb,
             )
-        finally:
-            await opened.response.aclose()
 
-    async def _open(self, text: str, voice_id: str) -> _OpenStream:
-        """One attempt: send, check the status and type, wait for the first audio bytes."""
-        request = self._client.build_request(
-            "POST",
-            f"{self._base_url}/v1/text-to-speech/{quote(voice_id, safe='')}/stream",
-            params={"output_format": self._output_format},
-            json={"text": text, "model_id": self._model_id},
-            headers=self._headers,
-            timeout=self._http_timeout,
-        )
-        response: httpx.Response | None = None
-        try:
-            async with asyncio.timeout(self._timeouts.first_byte):
-                try:
-                    response = await self._client.send(request, stream=True)
-                except httpx.TimeoutException as exc:
-                    raise ProviderTimeout("connection timed out", provider=self.provider) from exc
-                except httpx.TransportError as exc:
-                    raise UpstreamError(f"unreachable: {exc!r}", provider=self.provider) from exc
-                if response.status_code != 200:
-                    raise await error_from_response(response, provider=self.provider)
-                received = response.headers.get("content-type", "")
-                if not received.startswith("audio/"):
-                    raise BadResponse(f"expected audio, got {received!r}", provider=self.provider)
-                chunks = response.aiter_bytes()
-                first = b""
-                while not first:
-                    try:
-                        first = await anext(chunks)
-                    except StopAsyncIteration:
-                        raise BadResponse(
-                            "no audio in the response", provider=self.provider
-                        ) from None
-                return _OpenStream(response, chunks, first)
-        except TimeoutError as exc:
-            if response is not None:
-                await response.aclose()
-            raise ProviderTimeout(
-                f"no audio within {self._timeouts.first_byte:g}s", provider=self.provider
-            ) from exc
-        except httpx.HTTPError as exc:
-            if response is not None:
-                await response.aclose()
-            raise UpstreamError(f"connection lost: {exc!r}", provider=self.provider) from exc
-        except BaseException:
-            if response is not None:
-                await response.aclose()
-            raise
-
-    async def _rest(self, opened: _OpenStream) -> AsyncIterator[bytes]:
-        yield opened.first
-        while True:
-            try:
-                async with asyncio.timeout(self._timeouts.between_chunks):
-                    chunk = await anext(opened.chunks)
-            except StopAsyncIteration:
-                return
-            except TimeoutError as exc:
-                raise StreamFailed(
-                    f"no audio within {self._timeouts.between_chunks:g}s", provider=self.provider
-                ) from exc
-            except httpx.HTTPError as exc:
-                raise StreamFailed(f"connection lost: {exc!r}", provider=self.provider) from exc
-            yield chunk
+    async def _audio(self, response: httpx.Response) -> AsyncIterator[bytes]:
+        received = response.headers.get("content-type", "")
+        if not received.startswith("audio/"):
+            raise BadResponse(f"expected audio, got {received!r}", provider=self.provider)
+        empty = True
+        async for chunk in response.aiter_bytes():
+            if chunk:
+                empty = False
+                yield chunk
+        if empty:
+            raise BadResponse("no audio in the response", provider=self.provider)

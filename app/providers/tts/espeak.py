@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
 from app.providers.errors import BadResponse, ProviderTimeout, Rejected, UpstreamError
@@ -26,6 +26,7 @@ _VOICE = re.compile(r"[a-z]{2,3}(?:-[a-z0-9]{1,8})*(?:\+[a-z0-9]{1,12})?")
 class EspeakTTS:
     provider = "espeak"
     enabled = True
+    billed = False
     content_type = "audio/wav"
 
     def __init__(
@@ -47,6 +48,10 @@ class EspeakTTS:
         self._slots = asyncio.Semaphore(max_concurrency)
         self._chunk_size = chunk_size
         self._observer: ProviderObserver = observer or NullObserver()
+
+    def voice_for(self, voices: Mapping[str, str], language: str) -> str:
+        # espeak-ng's voices are languages (with variants): the language itself will do.
+        return voices.get(self.provider, language)
 
     @asynccontextmanager
     async def synthesize(self, text: str, voice_id: str) -> AsyncIterator[Speech]:

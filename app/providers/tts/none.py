@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
 from app.providers.tts.base import Speech, no_chunks
@@ -11,7 +11,11 @@ from app.providers.tts.base import Speech, no_chunks
 class NoTTS:
     provider = "none"
     enabled = False
+    billed = False
     content_type = "application/octet-stream"
+
+    def voice_for(self, voices: Mapping[str, str], language: str) -> str:
+        return ""
 
     @asynccontextmanager
     async def synthesize(self, text: str, voice_id: str) -> AsyncIterator[Speech]:

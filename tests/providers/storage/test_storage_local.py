@@ -11,7 +11,8 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from app.providers.storage.local import LocalStorage, media_route, sign, verify
+from app.api.media import media_route
+from app.providers.storage.local import LocalStorage, sign, verify
 from tests.stubs.server import BackgroundServer
 
 SECRET = b"media-signing-secret-for-tests"

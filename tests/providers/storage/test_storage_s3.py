@@ -16,7 +16,7 @@ from moto.server import ThreadedMotoServer
 from app.providers.errors import StorageError
 from app.providers.storage.factory import open_storage
 from app.providers.storage.local import LocalStorage
-from app.providers.storage.s3 import S3Storage, open_s3_storage
+from app.providers.storage.s3 import LIFECYCLE_RULE_ID, S3Storage, open_s3_storage
 
 BUCKET = "holo-audio"
 AUDIO = b"ID3\x04\x00\x00\x00\x00\x00\x00" + bytes(range(256)) * 4
@@ -114,9 +114,43 @@ async def test_storage_down_is_a_storage_error() -> None:
 async def test_factory_picks_s3_with_a_bucket_else_local(
     moto_endpoint: str, tmp_path: Path
 ) -> None:
-    async with open_storage(s3_bucket=BUCKET, s3_endpoint_url=moto_endpoint) as storage:
+    local = LocalStorage(tmp_path, secret=b"0123456789abcdef")
+    async with open_storage(s3_bucket=BUCKET, s3_endpoint_url=moto_endpoint, local=None) as storage:
         assert isinstance(storage, S3Storage)
-    async with open_storage(
-        s3_bucket=None, media_dir=str(tmp_path), media_secret=b"0123456789abcdef"
-    ) as storage:
-        assert isinstance(storage, LocalStorage)
+    async with open_storage(s3_bucket=None, local=local) as storage:
+        assert storage is local
+
+
+async def test_retention_rule_is_merged_with_the_buckets_own_rules(moto_endpoint: str) -> None:
+    theirs = {
+        "ID": "expire-logs",
+        "Filter": {"Prefix": "logs/"},
+        "Status": "Enabled",
+        "Expiration": {"Days": 90},
+    }
+    async with session().client("s3", endpoint_url=moto_endpoint) as client:
+        await client.create_bucket(Bucket="managed")
+        await client.put_bucket_lifecycle_configuration(
+            Bucket="managed", LifecycleConfiguration={"Rules": [theirs]}
+        )
+
+        async def rules() -> dict[str, dict[str, object]]:
+            got = await client.get_bucket_lifecycle_configuration(Bucket="managed")
+            return {rule["ID"]: rule for rule in got["Rules"]}
+
+        async with open_s3_storage(
+            bucket="managed", endpoint_url=moto_endpoint, prefix="audio/", session=session()
+        ) as storage:
+            assert await storage.apply_retention(7) is True
+            applied = await rules()
+            assert applied["expire-logs"]["Expiration"] == {"Days": 90}
+            ours = applied[LIFECYCLE_RULE_ID]
+            assert ours["Filter"] == {"Prefix": "audio/"} and ours["Status"] == "Enabled"
+            assert ours["Expiration"] == {"Days": 7}
+            assert await storage.apply_retention(7) is False  # every later start: no write
+
+            assert await storage.apply_retention(30) is True
+            assert (await rules())[LIFECYCLE_RULE_ID]["Expiration"] == {"Days": 30}
+            # Retention 0 (keep for ever) takes our rule away, and only ours.
+            assert await storage.apply_retention(0) is True
+            assert list(await rules()) == ["expire-logs"]

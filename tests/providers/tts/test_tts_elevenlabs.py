@@ -9,11 +9,12 @@ import httpx
 import mutagen.mp3
 import pytest
 
+from app.config import Settings, TTSProvider
 from app.providers.errors import ProviderTimeout, RateLimited, Rejected, StreamFailed, UpstreamError
 from app.providers.retry import RetryPolicy
 from app.providers.tts.base import TTSTimeouts
 from app.providers.tts.elevenlabs import ElevenLabsTTS
-from app.providers.tts.factory import build_tts, voice_for
+from app.providers.tts.factory import build_tts
 from app.providers.tts.none import NoTTS
 from tests.stubs.elevenlabs import ElevenLabsStub
 from tests.stubs.recording_observer import RecordingObserver
@@ -139,13 +140,15 @@ async def test_between_chunks_timeout(
 
 
 async def test_voice_off_and_factory(http_client: httpx.AsyncClient) -> None:
-    tts = build_tts("none", http_client)
+    tts = build_tts(Settings(tts_provider=TTSProvider.NONE), http_client)
     assert isinstance(tts, NoTTS) and not tts.enabled
     async with tts.synthesize(SENTENCE, VOICE) as speech:
         assert await speech.read() == b""
         assert speech.characters_billed == 0
-    offline = build_tts("offline", http_client)
+    offline = build_tts(Settings(tts_provider=TTSProvider.ESPEAK), http_client)
     assert offline.provider == "espeak" and offline.content_type == "audio/wav"
-    assert voice_for(offline, voice_id=VOICE, espeak_voice="en-gb") == "en-gb"
+    voices = {"elevenlabs": VOICE, "espeak": "en-gb"}
+    assert offline.voice_for(voices, "en") == "en-gb"
+    assert not offline.billed and not tts.billed
     with pytest.raises(ValueError, match="ELEVENLABS_API_KEY"):
-        build_tts("elevenlabs", http_client)
+        build_tts(Settings(tts_provider=TTSProvider.ELEVENLABS), http_client)

@@ -258,8 +258,6 @@ export interface components {
             subject: string;
             /** Tagline */
             tagline: string;
-            /** Voice Id */
-            voice_id: string;
         };
         /** CompanionProgress */
         CompanionProgress: {
@@ -393,6 +391,7 @@ export interface components {
         Message: {
             /**
              * Audio Urls
+             * @description The reply's audio clips, in order: URLs signed when the message is read, valid for HOLO_MEDIA_URL_TTL_SECONDS (read the message again for fresh ones); absent once the audio is past its retention period.
              * @default null
              */
             audio_urls?: string[] | null;

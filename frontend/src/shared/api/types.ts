@@ -1,4 +1,4 @@
-// The shapes of design.md §4–§5, as the browser sees them. REST shapes come from the app's
+// The shapes of docs/api.md, as the browser sees them. REST shapes come from the app's
 // OpenAPI document (schema.d.ts, generated: `npm run api:types`); the Socket.IO payloads that
 // the document does not describe are written here.
 import type { components } from "./schema";

@@ -12,7 +12,6 @@ const ada: Companion = {
   level: "secondary",
   languages: ["en"],
   tagline: "Algebra and geometry.",
-  voice_id: "v",
   avatar_url: "/api/companions/ada-math/avatar.svg",
   color: "#3b5bdb",
 };
