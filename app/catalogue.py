@@ -53,7 +53,7 @@ class Catalogue:
         text = resources.files("app").joinpath("companions.yaml").read_text(encoding="utf-8")
         return cls(TypeAdapter(list[Companion]).validate_python(yaml.safe_load(text)))
 
-    def search_all(self) -> list[Companion]:
+    def companions(self) -> list[Companion]:
         return list(self._by_id.values())
 
     def get(self, companion_id: str) -> Companion | None:

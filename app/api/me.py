@@ -101,7 +101,7 @@ class Export(BaseModel):
 
 
 def _check_against_catalogue(s: Services, update: ProfileUpdate) -> None:
-    companions = s.catalogue.search_all()
+    companions = s.catalogue.companions()
     languages = {lang for c in companions for lang in c.languages}
     subjects = {c.subject for c in companions}
     if update.preferred_language is not None and update.preferred_language not in languages:
