@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 MAX_GOALS_CHARS = 500
 MAX_TOPICS_SHOWN = 10
+OTHER_LEARNER = "another-learner"
 
 
 class ProfileUpdate(BaseModel):
@@ -117,6 +118,26 @@ def _check_against_catalogue(s: Services, update: ProfileUpdate) -> None:
             "invalid_request",
             f"levels: unknown subject {unknown[0]!r}; subjects are {', '.join(sorted(subjects))}.",
         )
+
+
+def _only_yours(record: SessionRecord, transcript: list[Message], user_id: str) -> ExportedSession:
+    """A session as exported: another participant's words stay (it is the learner's
+    conversation), their user id does not (it is not the learner's data)."""
+    others = {p for p in record.participants if p != user_id}
+    return ExportedSession(
+        record=record.model_copy(
+            update={
+                "participants": [OTHER_LEARNER if p in others else p for p in record.participants],
+                "owner_id": OTHER_LEARNER if record.owner_id in others else record.owner_id,
+            }
+        ),
+        transcript=[
+            m.model_copy(update={"sender": m.sender.model_copy(update={"user_id": None})})
+            if m.sender.user_id in others
+            else m
+            for m in transcript
+        ],
+    )
 
 
 def weekly_streak(weeks: set[str], today: date) -> int:
@@ -225,9 +246,8 @@ async def export_me(request: Request) -> Response:
             continue
         transcript = await s.with_audio_links(await s.sessions.transcript(session_id))
         audio += [url for m in transcript for url in m.audio_urls or []]
-        sessions.append(
-            ExportedSession(record=(await s.summaries.attach([record]))[0], transcript=transcript)
-        )
+        [record] = await s.summaries.attach([record])
+        sessions.append(_only_yours(record, transcript, who.user_id))
     return respond(
         Export(
             exported_at=now,

@@ -186,4 +186,5 @@ class SummaryStore:
         await self._redis.set(keys.room_memory(room_id), text, ex=keys.ROOM_TTL)
 
     async def room_memory(self, room_id: str) -> str:
-        return str(await self._redis.get(keys.room_memory(room_id)) or "")
+        # Read by every reply: each read keeps it as long as the room, which activity extends.
+        return str(await self._redis.getex(keys.room_memory(room_id), ex=keys.ROOM_TTL) or "")

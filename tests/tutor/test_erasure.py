@@ -3,6 +3,7 @@ everything about them, and after DELETE /api/me nothing with their user id is le
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -90,6 +91,8 @@ async def test_export_then_erase_leaves_nothing_with_the_user_id(
     }
     assert export["audio"] and all("X-Amz-Signature" in url for url in export["audio"])
     assert export["progress"]["companions"][0]["companion_id"] == "ada-math"
+    # Bea's words are in Ann's copy of their session; Bea's user id is not.
+    assert bea.user_id is not None and bea.user_id not in json.dumps(export)
 
     user_id = ann.user_id
     assert user_id is not None
