@@ -29,7 +29,7 @@ export function ProfilePage() {
         )}
       </div>
       {profile.data && <ProfileForm profile={profile.data} catalogue={catalogue.data ?? []} />}
-      <DataRights />
+      <DataRights onErased={profile.reload} />
     </main>
   );
 }
@@ -120,7 +120,7 @@ function ProfileForm({ profile, catalogue }: { profile: Profile; catalogue: Comp
   );
 }
 
-function DataRights() {
+function DataRights({ onErased }: { onErased: () => void }) {
   const [confirming, setConfirming] = useState(false);
   const [message, setMessage] = useState<string | null>(null);
   const download = async () => {
@@ -136,6 +136,7 @@ function DataRights() {
       await eraseMe();
       setConfirming(false);
       setMessage("Everything stored about you was erased.");
+      onErased();
     } catch (err) {
       setMessage(err instanceof Error ? err.message : "Erasing failed; try again.");
     }
