@@ -1,6 +1,6 @@
 import { Link } from "react-router-dom";
-import type { SessionSummary } from "@/shared/api/types";
 import { useAsync } from "@/shared/hooks/useAsync";
+import { SummaryView } from "./SummaryView";
 import { fetchCatalogue, fetchSessions, formatDuration, formatWhen } from "../api/sessions";
 
 export function HistoryPage() {
@@ -46,19 +46,5 @@ export function HistoryPage() {
         )}
       </div>
     </main>
-  );
-}
-
-export function SummaryView({ summary }: { summary: SessionSummary }) {
-  if (summary.status !== "ready") return <p className="summary-label">{summary.label}</p>;
-  return (
-    <div className="summary">
-      {summary.topics && summary.topics.length > 0 && (
-        <p><strong>Worked on:</strong> {summary.topics.join("; ")}</p>
-      )}
-      {summary.went_well && <p><strong>Went well:</strong> {summary.went_well}</p>}
-      {summary.practise_next && <p><strong>Practise next:</strong> {summary.practise_next}</p>}
-      <p className="summary-label">{summary.label}</p>
-    </div>
   );
 }

@@ -1,6 +1,6 @@
 import { Link, useParams } from "react-router-dom";
 import { useAsync } from "@/shared/hooks/useAsync";
-import { SummaryView } from "./HistoryPage";
+import { SummaryView } from "./SummaryView";
 import { fetchCatalogue, fetchSession, fetchTranscript, formatDuration, formatWhen } from "../api/sessions";
 
 export function TranscriptPage() {
