@@ -18,7 +18,7 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import aclosing
 from datetime import UTC, datetime
 from typing import Any
@@ -31,9 +31,10 @@ from app.providers.errors import ProviderError
 from app.providers.llm import ChatMessage, TextDelta, UsageReport
 from app.providers.llm.base import estimate_tokens
 from app.store import keys
-from app.store.redis import UNAVAILABLE_ERRORS, Redis
+from app.store.redis import Redis
 from app.store.sessions import SessionStore
 from app.store.summaries import SummaryStore
+from app.tutor.loops import forever
 from app.tutor.reply import ReplyDeps
 
 log = logging.getLogger(__name__)
@@ -241,22 +242,8 @@ class Summarizer:
 
     async def run(self) -> None:
         await asyncio.gather(
-            self._forever(self._consume, "consume"), self._forever(self._reclaim, "reclaim")
+            forever(self._consume, "summary consume"), forever(self._reclaim, "summary reclaim")
         )
-
-    async def _forever(self, loop: Callable[[], Awaitable[None]], name: str) -> None:
-        backoff = 0.1
-        while True:
-            try:
-                await loop()
-                backoff = 0.1
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                level = logging.WARNING if isinstance(exc, UNAVAILABLE_ERRORS) else logging.ERROR
-                log.log(level, "summary %s loop failed (%r); again in %.1fs", name, exc, backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
 
     async def _consume(self) -> None:
         await self.jobs.ensure_group()
