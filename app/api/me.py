@@ -17,6 +17,7 @@ from app.api.http import EndpointDoc, body, documented, identity, respond, servi
 from app.api.rooms import end_and_announce
 from app.catalogue import Level
 from app.models import Message, Profile, SessionRecord
+from app.providers.errors import StorageError
 from app.services import Services
 from app.store.summaries import RawProgress
 
@@ -263,8 +264,10 @@ async def export_me(request: Request) -> Response:
 @documented(
     EndpointDoc(
         "Erase everything stored about you: rooms in progress are ended first; profile, "
-        "sessions, transcripts, summaries, progress and audio go",
+        "sessions, transcripts, summaries, progress and audio go (503 while storage is "
+        "unreachable: repeat it)",
         status=204,
+        errors=(503,),
         tags=("me",),
     )
 )
@@ -289,8 +292,17 @@ async def erase_me(request: Request) -> Response:
     owned = [r for r in records if r.owner_id == user_id]
     # Audio before the records that say where it is: a failure here leaves a retry possible.
     if s.tutor is not None:
-        for record in owned:
-            await s.tutor.deps.storage.delete_prefix(f"{record.room_id}/")
+        try:
+            for record in owned:
+                await s.tutor.deps.storage.delete_prefix(f"{record.room_id}/")
+        except StorageError as exc:
+            log.warning("erasure stopped: the audio could not be deleted: %s", exc)
+            raise ApiError(
+                503,
+                "storage_unavailable",
+                "Your audio could not be deleted right now, so nothing was erased yet (rooms "
+                "in progress were ended). Please try again shortly.",
+            ) from exc
     for record in records:
         if record.owner_id == user_id:
             await s.learners.erase_session(record)

@@ -84,7 +84,7 @@ export interface paths {
         /** Replace your learner profile (languages and subjects come from the catalogue) */
         put: operations["put_put_me"];
         post?: never;
-        /** Erase everything stored about you: rooms in progress are ended first; profile, sessions, transcripts, summaries, progress and audio go */
+        /** Erase everything stored about you: rooms in progress are ended first; profile, sessions, transcripts, summaries, progress and audio go (503 while storage is unreachable: repeat it) */
         delete: operations["delete_erase_me"];
         options?: never;
         head?: never;
