@@ -4,12 +4,14 @@ companion (two replicas, real Redis, moto's S3, the LLM stand-in recording every
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from redis import asyncio as aioredis
 
 from app.config import Settings
 from app.models import Sender
@@ -18,6 +20,7 @@ from app.providers.llm import LLMTimeouts, UsageReport
 from app.providers.llm.factory import build_llm
 from app.providers.retry import RetryPolicy
 from app.providers.tts.none import NoTTS
+from app.store import keys
 from app.store.messages import MessageStore
 from app.store.redis import Redis, create_redis
 from app.store.rooms import RoomStore
@@ -47,7 +50,7 @@ def system_of(request: object) -> str:
 
 
 async def test_the_next_session_with_the_same_companion_picks_up_where_it_left_off(
-    tutor_cluster: Cluster, sockets: Sockets, chat: OpenAIChatStub
+    tutor_cluster: Cluster, tutor_redis: RedisServer, sockets: Sockets, chat: OpenAIChatStub
 ) -> None:
     a, b = tutor_cluster
     summaries_from_stub(chat)
@@ -66,6 +69,15 @@ async def test_the_next_session_with_the_same_companion_picks_up_where_it_left_o
     assert "Ann" not in asked.json["messages"][1]["content"]
     listed = (await api.request("GET", "/api/sessions")).json()["sessions"]
     assert listed[0]["summary"]["topics"] == summary["topics"]
+
+    # The job delivered again (as after a replica died holding it): the replicas take it and
+    # write nothing more, and the model is not asked again.
+    async with aioredis.from_url(tutor_redis.url, decode_responses=True) as redis:
+        await redis.xadd(keys.summary_jobs(), {"session_id": record["session_id"]})
+        await settled(redis)
+    assert [r for r in summary_requests(chat) if "2x + 3" in str(r.json["messages"])] == [asked]
+    again = await summarized(api, record["session_id"])
+    assert again["summary"] == summary
 
     # Same companion, on the other replica: greeted where they left off, and the model knows.
     chat.requests.clear()
@@ -112,6 +124,17 @@ async def test_the_next_session_with_the_same_companion_picks_up_where_it_left_o
     assert await counter(tutor_cluster, "holo_returning_learners_total") >= 2
     assert await counter(tutor_cluster, "holo_summaries_total", status="ready") >= 4
     assert await counter(tutor_cluster, "holo_session_duration_seconds_count") >= 4
+
+
+async def settled(redis: Redis, timeout: float = 10) -> None:
+    """Until every summary job was delivered and acknowledged (nothing announces it: poll)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        [group] = await redis.xinfo_groups(keys.summary_jobs())
+        if group["lag"] == 0 and group["pending"] == 0:
+            return
+        assert time.monotonic() < deadline, group
+        await asyncio.sleep(0.05)
 
 
 async def counter(cluster: Cluster, name: str, **labels: str) -> float:
