@@ -11,7 +11,8 @@
 # Expected size (linux/amd64): app about 290 MB unpacked / 95 MB compressed: python:3.11-slim
 # is ~125 MB and the virtualenv ~160 MB (measured with pip for pyproject's dependencies: botocore
 # 28 MB, pip 17 MB, cryptography 16 MB, uvloop 14 MB, swagger-ui 8 MB, aiohttp 8 MB, ...), plus
-# the built web app (a few MB). operator: app + kopf, about 300 MB. dev: about 480 MB (Node).
+# the built web app (a few MB). operator: the same dependencies + kopf, about 300 MB. dev: about
+# 480 MB (Node).
 # No compiler, no build tools and no Node in app or operator.
 
 ARG PYTHON_IMAGE=docker.io/library/python:3.11.11-slim-bookworm
@@ -27,25 +28,35 @@ COPY frontend/ ./
 RUN npm run build
 
 # ---------------------------------------------------------------------------------------------
-# Python dependencies in a virtualenv, then our wheel into it. Dependencies first, from
-# pyproject.toml alone, so editing app/ does not reinstall them.
-FROM ${PYTHON_IMAGE} AS venv
+# Python dependencies in a virtualenv, from pyproject.toml alone, so that editing sources does
+# not reinstall them. Each image then adds a wheel of only its own sources (one distribution,
+# packages found where they are): an edit to app/ or frontend/ does not rebuild the operator,
+# and an edit to the operator does not rebuild the app (skaffold dev rebuilds only what changed).
+FROM ${PYTHON_IMAGE} AS deps
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
-COPY pyproject.toml ./
+COPY pyproject.toml README.md ./
 RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > requirements.txt \
  && pip install -r requirements.txt
-COPY README.md ./
+
+# The app: app/ and the TURN code it shares with the operator.
+FROM deps AS venv
 COPY app/ app/
+COPY operator/holo_turn/ operator/holo_turn/
 RUN pip wheel --no-deps --wheel-dir /wheels . \
  && pip install --no-deps /wheels/*.whl \
  && cd / && python -c "import app.main, app.cli"
 
-FROM venv AS venv-operator
+# The operator: kopf, and operator/ (holo_operator and holo_turn), no app/.
+FROM deps AS venv-operator
 RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['operator']))" > operator-requirements.txt \
  && pip install -r operator-requirements.txt
+COPY operator/ operator/
+RUN pip wheel --no-deps --wheel-dir /wheels . \
+ && pip install --no-deps /wheels/*.whl \
+ && cd / && python -c "import holo_operator.handlers"
 
 # ---------------------------------------------------------------------------------------------
 # Shared runtime base: slim Python, an unprivileged user, no build tools; espeak-ng is the
@@ -66,9 +77,7 @@ WORKDIR /app
 # ---------------------------------------------------------------------------------------------
 FROM runtime AS operator
 COPY --from=venv-operator /opt/venv /opt/venv
-COPY operator/holo_operator /opt/holo/operator/holo_operator
-ENV PYTHONPATH=/opt/holo/operator \
-    HOLO_OPERATOR_LIVENESS=http://0.0.0.0:8080/healthz \
+ENV HOLO_OPERATOR_LIVENESS=http://0.0.0.0:8080/healthz \
     HOLO_OPERATOR_METRICS_PORT=9090
 USER 10001:10001
 EXPOSE 8080 9090

@@ -8,20 +8,22 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test test-frontend lint typecheck bench frontend system-packages k8s-tools clean
+.PHONY: run test test-frontend lint-frontend lint typecheck bench frontend system-packages k8s-tools clean
 
 run: $(VENV)/.app frontend
 	HOLO_HOST=$(HOST) HOLO_PORT=$(PORT) $(BIN)/holo-tutor
 
-test: $(VENV)/.dev system-packages k8s-tools frontend test-frontend
+test: $(VENV)/.dev system-packages k8s-tools frontend lint typecheck lint-frontend test-frontend
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev
-	$(BIN)/ruff format --check app operator tests bench
-	$(BIN)/ruff check app operator tests bench
+	$(BIN)/ruff format --check app operator tests bench frontend/scripts
+	$(BIN)/ruff check app operator tests bench frontend/scripts
 
+# mypy strict over everything Python: the app, the operator and the TURN code they share, the
+# benchmarks and the tests.
 typecheck: $(VENV)/.dev
-	$(BIN)/mypy app
+	$(BIN)/mypy app operator/holo_operator operator/holo_turn bench tests
 
 bench: $(VENV)/.dev system-packages
 	$(BIN)/python -m bench
@@ -60,6 +62,10 @@ frontend:
 # The web app's unit tests (vitest, once, not watching).
 test-frontend: frontend
 	npm --prefix frontend test
+
+# ESLint over the web app: typescript-eslint, the rules of hooks, jsx-a11y, feature boundaries.
+lint-frontend: frontend
+	npm --prefix frontend run lint
 
 clean:
 	rm -rf $(VENV) .tools frontend/dist frontend/node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -210,6 +210,7 @@ def create_app(settings: Settings | None = None) -> HoloApp:
                     "connection_reset",
                     "The connection to the server was interrupted; reconnecting.",
                 ),
+                remove_member=realtime.remove_member,
             )
             await stack.enter_async_context(_background(presence.run(), "presence"))
             log.info(

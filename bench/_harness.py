@@ -79,7 +79,7 @@ class Proc:
     def cpu(self) -> float:
         """User + system CPU seconds so far (children included)."""
         t = self.ps.cpu_times()
-        return t.user + t.system + t.children_user + t.children_system
+        return float(t.user + t.system + t.children_user + t.children_system)
 
     def rss(self) -> int:
         return int(self.ps.memory_info().rss)

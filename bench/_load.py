@@ -22,6 +22,7 @@ import random
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable, Coroutine
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -251,7 +252,7 @@ def _worker(conn: Any, rooms: list[dict[str, str]], wid: int) -> None:
     try:
         import uvloop  # the client side as fast as it gets
 
-        runner = uvloop.run
+        runner: Callable[[Coroutine[Any, Any, None]], None] = uvloop.run
     except ImportError:  # pragma: no cover
         runner = asyncio.run
     runner(_worker_main(conn, [RoomSpec(**r) for r in rooms], wid))

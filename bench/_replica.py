@@ -25,7 +25,7 @@ def main() -> None:
             async def no_tutor(*args: Any, **kwargs: Any) -> AsyncIterator[None]:
                 yield None
 
-            app.main.open_tutor = no_tutor  # type: ignore[attr-defined]
+            app.main.open_tutor = no_tutor
             print("bench: tutor disabled", flush=True)
         else:
             print("bench: NO TUTOR HOOK (app.main.open_tutor); running as shipped", flush=True)

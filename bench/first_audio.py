@@ -64,7 +64,16 @@ class AudioClock:
         self.first_audio[room_id] = loop.create_future()
         self.done[room_id] = loop.create_future()
 
-    async def emit(self, event: str, data: Any = None, *, room: str | None = None) -> None:
+    async def emit(
+        self,
+        event: str,
+        data: Any = None,
+        *,
+        to: str | None = None,
+        room: str | None = None,
+        skip_sid: str | None = None,
+        ignore_queue: bool = False,
+    ) -> None:
         assert room is not None
         if event == "ai-audio" and not self.first_audio[room].done():
             self.first_audio[room].set_result(time.monotonic())

@@ -95,7 +95,7 @@ class SocketClient:
 
     @property
     def sid(self) -> str:
-        sid = self.sio.get_sid()
+        sid: str | None = self.sio.get_sid()
         assert sid is not None
         return sid
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import time
 
+from holo_turn.credentials import mint_turn_credentials
 from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from app.api.http import EndpointDoc, documented, identity, respond, services
-from app.security.turn import mint_turn_credentials
 
 
 class IceServer(BaseModel):

@@ -10,6 +10,7 @@ from starlette.routing import Route
 from app.api.errors import ApiError
 from app.api.http import EndpointDoc, body, documented, identity, query, respond, services
 from app.models import Identity, Message, Peer, Room, SessionRecord
+from app.server_events import Notice, ServerEvents
 from app.services import Services
 from app.store import keys
 from app.store.sessions import EndResult
@@ -157,13 +158,12 @@ async def end_and_announce(s: Services, room: Room) -> EndResult:
         s.metrics.session_duration.observe(record.duration_seconds)
         s.metrics.session_messages.observe(record.message_count)
         await s.rooms.ended(room.room_id)
-        await s.sio.emit(
-            "notice",
-            {
-                "code": "room_ended",
-                "message": "The room has ended.",
-                "session_id": record.session_id,
-            },
+        await ServerEvents(s.sio).send(
+            Notice(
+                code="room_ended",
+                message="The room has ended.",
+                session_id=record.session_id,
+            ),
             room=room.room_id,
         )
         await s.summary_jobs.enqueue(record.session_id)

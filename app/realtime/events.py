@@ -20,6 +20,18 @@ from app.models import Identity, Peer, Sender
 from app.realtime import schemas
 from app.security.token_bucket import TokenBucket
 from app.security.tokens import InvalidToken
+from app.server_events import (
+    Answer,
+    CandidateRelay,
+    Notice,
+    NoticeCode,
+    Offer,
+    PeerJoined,
+    PeerLeft,
+    RoomMessage,
+    ServerEvent,
+    ServerEvents,
+)
 from app.services import Services
 from app.store.messages import ConversationClosed, ConversationFull, NotAMember
 from app.store.redis import UNAVAILABLE_ERRORS
@@ -68,14 +80,15 @@ class RealtimeEvents:
     def __init__(self, sio: socketio.AsyncServer, services: Services) -> None:
         self.sio = sio
         self.s = services
+        self.events = ServerEvents(sio)
         self.clients: dict[str, Client] = {}
         self.replica_id = services.replicas.replica_id
         sio.on("connect", self.on_connect)
         sio.on("disconnect", self.on_disconnect)
         self._on("join", schemas.Join, self.join)
         self._on("leave", schemas.Leave, self.leave)
-        self._on("offer", schemas.Describe, self.describe("offer"))
-        self._on("answer", schemas.Describe, self.describe("answer"))
+        self._on("offer", schemas.Describe, self.describe(Offer))
+        self._on("answer", schemas.Describe, self.describe(Answer))
         self._on("candidate", schemas.Candidate, self.candidate)
         self._on("message", schemas.ChatMessage, self.message)
         self._on("stop", schemas.Stop, self.stop)
@@ -85,6 +98,8 @@ class RealtimeEvents:
     def _on(
         self, event: str, model: type[P], handler: Callable[[str, Client, P], Awaitable[Ack]]
     ) -> None:
+        assert schemas.CLIENT_EVENTS.get(event) is model, f"{event}: add it to CLIENT_EVENTS"
+
         async def handle(sid: str, data: Any = None, *extra: Any) -> Ack:
             outcome, ack = await self._handle(sid, event, model, handler, data, extra)
             self.s.metrics.socket_events.labels(event, outcome).inc()
@@ -174,9 +189,17 @@ class RealtimeEvents:
                 log.warning("could not remove %s from %s: %s", sid, room_id, exc)
 
     async def _remove(self, sid: str, room_id: str) -> None:
-        left = await self.s.rooms.leave(room_id, sid, replica_id=self.replica_id)
+        await self.remove_member(room_id, sid, self.replica_id)
+
+    async def remove_member(self, room_id: str, sid: str, replica_id: str) -> None:
+        """Take a socket out of a room and tell the others; only whoever removed it tells them
+        (a disconnect here, or the reaper of a dead replica), so peer-left goes out once."""
+        left = await self.s.rooms.leave(room_id, sid, replica_id=replica_id)
         if left is not None:
-            await self.sio.emit("peer-left", left.model_dump(), room=room_id, skip_sid=sid)
+            await self._peer_left(room_id, left, skip_sid=sid)
+
+    async def _peer_left(self, room_id: str, peer: Peer, *, skip_sid: str) -> None:
+        await self.events.send(PeerLeft(**peer.model_dump()), room=room_id, skip_sid=skip_sid)
 
     # -- rooms ------------------------------------------------------------------------------
 
@@ -194,10 +217,10 @@ class RealtimeEvents:
         client.rooms = {p.room_id}
         # Old sockets of the same person (a reconnect that beat the cleanup of the old one).
         for old in result.replaced:
-            await self.sio.emit("peer-left", old.model_dump(), room=p.room_id, skip_sid=sid)
+            await self._peer_left(p.room_id, old, skip_sid=sid)
             await self.sio.leave_room(old.sid, p.room_id)
         await self.sio.enter_room(sid, p.room_id)
-        await self.sio.emit("peer-joined", me.model_dump(), room=p.room_id, skip_sid=sid)
+        await self.events.send(PeerJoined(**me.model_dump()), room=p.room_id, skip_sid=sid)
         # Read after entering the room: anything said from now on arrives as an event, anything
         # said before is in this list, so nothing falls in between.
         peers = [peer for peer in await self.s.rooms.peers(p.room_id) if peer.sid != sid]
@@ -219,26 +242,27 @@ class RealtimeEvents:
 
     # -- signaling --------------------------------------------------------------------------
 
-    def describe(self, event: str) -> Callable[[str, Client, schemas.Describe], Awaitable[Ack]]:
+    def describe(
+        self, relay: type[Offer | Answer]
+    ) -> Callable[[str, Client, schemas.Describe], Awaitable[Ack]]:
         async def forward(sid: str, client: Client, p: schemas.Describe) -> Ack:
-            await self._forward(sid, client, p.room_id, p.to, event, {"sdp": p.sdp.model_dump()})
+            await self._forward(sid, client, p.room_id, p.to, relay(from_=sid, sdp=p.sdp))
             return {}
 
         return forward
 
     async def candidate(self, sid: str, client: Client, p: schemas.Candidate) -> Ack:
-        body = {"candidate": p.candidate.model_dump(exclude_none=True)}
-        await self._forward(sid, client, p.room_id, p.to, "candidate", body)
+        relay = CandidateRelay(from_=sid, candidate=p.candidate)
+        await self._forward(sid, client, p.room_id, p.to, relay)
         return {}
 
     async def _forward(
-        self, sid: str, client: Client, room_id: str, to: str, event: str, body: dict[str, Any]
+        self, sid: str, client: Client, room_id: str, to: str, relay: ServerEvent
     ) -> None:
         await self._require_member(room_id, sid, client)
         if to == sid or await self.s.rooms.member_user(room_id, to) is None:
             raise EventError("peer_not_found", "That peer is not in this room.")
-        # `from` is always the sender's own socket id: a client cannot speak as another.
-        await self.sio.emit(event, {"from": sid, **body}, to=to)
+        await self.events.send(relay, to=to)
 
     # -- chat -------------------------------------------------------------------------------
 
@@ -262,7 +286,7 @@ class RealtimeEvents:
         out = stored.model_dump(mode="json", exclude_none=True)
         # Stored first, then broadcast to the others; a retried client_id is broadcast again
         # (clients drop ids they have) in case the first broadcast was what failed.
-        await self.sio.emit("message", out, room=p.room_id, skip_sid=sid)
+        await self.events.send(RoomMessage(**stored.model_dump()), room=p.room_id, skip_sid=sid)
         if self.s.tutor is not None:
             # Stops the reply in flight (barge-in) and queues the answer to this one (once).
             await self.s.tutor.on_learner_message(p.room_id, stored, retried=not _new)
@@ -281,10 +305,10 @@ class RealtimeEvents:
         to a replica that is staying."""
         await self.reconnect_clients("server_restarting", "Reconnecting you to another server.")
 
-    async def reconnect_clients(self, code: str, message: str) -> None:
+    async def reconnect_clients(self, code: NoticeCode, message: str) -> None:
         """Send a notice, then close the transports: a transport close (unlike a Socket.IO
         disconnect) makes socket.io clients reconnect by themselves, and rejoin their rooms."""
-        await self.sio.emit("notice", {"code": code, "message": message}, ignore_queue=True)
+        await self.events.send(Notice(code=code, message=message), local_only=True)
         for sid in list(self.clients):
             eio_sid = self.sio.manager.eio_sid_from_sid(sid, "/")
             if eio_sid is not None:

@@ -23,10 +23,17 @@ log = logging.getLogger(__name__)
 
 
 class Presence:
-    def __init__(self, services: Services, on_reaped: Callable[[], Awaitable[None]]) -> None:
+    def __init__(
+        self,
+        services: Services,
+        *,
+        on_reaped: Callable[[], Awaitable[None]],
+        remove_member: Callable[[str, str, str], Awaitable[None]],
+    ) -> None:
         self.s = services
         self.registry = services.replicas
         self._on_reaped = on_reaped
+        self._remove_member = remove_member  # (room_id, sid, replica_id): leave + peer-left
         self._registered = False
         # Reap only after our own heartbeat has been steady for a whole TTL: right after a Redis
         # restart every alive key may have lapsed, and the other replicas need one interval to
@@ -35,6 +42,7 @@ class Presence:
 
     async def run(self) -> None:
         interval = self.s.settings.heartbeat_interval_seconds
+        task = asyncio.current_task()
         while True:
             try:
                 await self.tick()
@@ -46,6 +54,10 @@ class Presence:
             except Exception:
                 self._steady_since = None
                 log.exception("heartbeat failed")
+            if task is not None and task.cancelling():
+                # The embedded store's pipeline can swallow a cancellation that arrives during
+                # a tick; without this the shutdown waited for a stop that never came.
+                raise asyncio.CancelledError
             await asyncio.sleep(interval)
 
     async def tick(self) -> None:
@@ -70,7 +82,5 @@ class Presence:
             sockets = await self.registry.sockets_of(dead)
             log.info("replica %s is gone; removing its %d peers", dead, len(sockets))
             for sid, room_id in sockets.items():
-                left = await self.s.rooms.leave(room_id, sid, replica_id=dead)
-                if left is not None:
-                    await self.s.sio.emit("peer-left", left.model_dump(), room=room_id)
+                await self._remove_member(room_id, sid, dead)
             await self.registry.forget(dead)

@@ -77,3 +77,16 @@ class ChatMessage(Payload):
 class Stop(Payload):
     room_id: RoomId
     reply_id: str | None = Field(default=None, max_length=64)
+
+
+# Every client event and its payload: the registry in events.py registers exactly these, and the
+# web app's TypeScript types are generated from this table (frontend/scripts/dump_events.py).
+CLIENT_EVENTS: dict[str, type[Payload]] = {
+    "join": Join,
+    "leave": Leave,
+    "offer": Describe,
+    "answer": Describe,
+    "candidate": Candidate,
+    "message": ChatMessage,
+    "stop": Stop,
+}

@@ -6,6 +6,8 @@ that a Redis Cluster keeps one room's keys on one slot and multi-key scripts sta
 
 from __future__ import annotations
 
+from holo_turn.keys import current_secret_hash
+
 PREFIX = "holo:"
 
 # TTLs in seconds (the seed's data-model lifetimes).
@@ -79,10 +81,9 @@ def rate_limit(scope: str, subject: str, window: int) -> str:
     return f"{PREFIX}ratelimit:{scope}:{subject}:{window}"
 
 
-def turn_current_secret(realm: str) -> str:
-    """Hash {id, secret, created_at}: the TURN REST secret the app signs with (written by the
-    operator)."""
-    return f"{PREFIX}turn:{realm}:current"
+# Hash {id, secret, created_at}: the TURN REST secret the app signs with (written by the
+# operator, so the name is shared with it).
+turn_current_secret = current_secret_hash
 
 
 def socketio_channel() -> str:

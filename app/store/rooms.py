@@ -127,11 +127,8 @@ class RoomStore:
     async def count_active(self, now: float) -> int:
         """Rooms not ended, across the cluster; a room that expired without being ended (its
         keys lapsed after ``ROOM_TTL``) is dropped from the index here."""
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.zremrangebyscore(keys.active_rooms(), "-inf", now - keys.ROOM_TTL)
-            pipe.zcard(keys.active_rooms())
-            _, count = await pipe.execute()
-        return int(count)
+        await self._redis.zremrangebyscore(keys.active_rooms(), "-inf", now - keys.ROOM_TTL)
+        return int(await self._redis.zcard(keys.active_rooms()))
 
     async def first_notice(self, room_id: str, code: str) -> bool:
         """True the first time a notice ``code`` is sent to a room (the room is told once)."""

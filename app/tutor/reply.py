@@ -31,12 +31,21 @@ from app.providers.llm import LLM, ChatMessage, TextDelta, UsageReport
 from app.providers.llm.base import estimate_tokens
 from app.providers.storage import Storage
 from app.providers.tts import TTS
+from app.server_events import (
+    AiAudio,
+    AiDelta,
+    AiDone,
+    AiError,
+    Emitter,
+    Notice,
+    ServerEvent,
+    ServerEvents,
+)
 from app.store.messages import ConversationClosed, MessageStore
 from app.store.redis import UNAVAILABLE_ERRORS
 from app.store.rooms import RoomStore
 from app.store.summaries import SummaryStore
 from app.tutor.batcher import DeltaBatcher
-from app.tutor.events import AiAudio, AiDelta, AiDone, AiError, Emitter, Notice, RoomEvents
 from app.tutor.prompt import build_prompt, persona_of
 from app.tutor.sentences import SentenceSplitter
 from app.tutor.speaker import OffReason, Speaker
@@ -135,7 +144,7 @@ class Reply:
         self.received_at = received_at  # when the learner's message was stored (wall clock)
         self.reply_id = uuid.uuid4().hex
         self.stop_requested = asyncio.Event()
-        self._room = RoomEvents(deps.emitter, room_id)
+        self._events = ServerEvents(deps.emitter)
         self._out = _Outcome(offline=deps.llm.offline)
         self._first_audio = True
 
@@ -247,18 +256,19 @@ class Reply:
             return
         await events.put(None)
 
+    async def _emit(self, payload: ServerEvent) -> None:
+        await self._events.send(payload, room=self.room_id)
+
     async def _send(self, text: str) -> None:
         if text:
             self._out.sent.append(text)
-            await self._room.delta(
-                AiDelta(reply_id=self.reply_id, reply_to=self.message_id, text=text)
-            )
+            await self._emit(AiDelta(reply_id=self.reply_id, reply_to=self.message_id, text=text))
 
     async def _announce(self, seq: int, url: str, sentence: str) -> None:
         if self._first_audio:
             self._first_audio = False
             self.deps.metrics.reply_first_audio.observe(max(0.0, time.time() - self.received_at))
-        await self._room.audio(AiAudio(reply_id=self.reply_id, seq=seq, url=url, text=sentence))
+        await self._emit(AiAudio(reply_id=self.reply_id, seq=seq, url=url, text=sentence))
 
     async def _record_llm(self, report: UsageReport) -> None:
         # The reply is complete when its usage arrives: a store hiccup must not lose it.
@@ -279,14 +289,14 @@ class Reply:
             log.warning("reply %s: voice off (%s): %s", self.reply_id, reason, error)
         elif not await self.deps.rooms.first_notice(self.room_id, reason):
             return  # the room already knows why voice is off
-        await self._room.notice(Notice(code=reason, message=NOTICES[reason]))
+        await self._emit(Notice(code=reason, message=NOTICES[reason]))
 
     # -- the end ----------------------------------------------------------------------------
 
     async def _finish(self, *, interrupted: bool) -> Message | None:
         deps, outcome = self.deps, self._out
         if outcome.llm_budget:
-            await self._room.notice(Notice(code="llm_budget", message=LLM_BUDGET_TEXT))
+            await self._emit(Notice(code="llm_budget", message=LLM_BUDGET_TEXT))
             return await self._store(LLM_BUDGET_TEXT, {"budget": "llm"})
         if outcome.report is None and outcome.received:
             # Stopped mid-stream: the provider never sent its count; estimate what it billed.
@@ -304,7 +314,7 @@ class Reply:
         text = "".join(outcome.sent)
         error = outcome.error
         if error is not None:
-            await self._room.error(
+            await self._emit(
                 AiError(
                     code=error.code,
                     message=ERROR_MESSAGES.get(error.code, ERROR_MESSAGES["upstream_error"]),
@@ -349,10 +359,5 @@ class Reply:
         # The room gets the URLs its ai-audio events carried; the store keeps the keys.
         urls = speaker.urls if speaker else []
         shown = stored.model_copy(update={"audio_urls": urls or None})
-        await self._room.done(
-            AiDone(
-                reply_id=self.reply_id,
-                message=shown.model_dump(mode="json", exclude_none=True),
-            )
-        )
+        await self._emit(AiDone(reply_id=self.reply_id, message=shown))
         return shown

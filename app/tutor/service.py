@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 from app.catalogue import Catalogue
 from app.models import Message
+from app.server_events import AiError, ServerEvents
 from app.store.redis import UNAVAILABLE_ERRORS
 from app.store.rooms import RoomStore
-from app.tutor.events import AiError, RoomEvents
 from app.tutor.jobs import BLOCK_MS, Control, Job, ReplyJobs
 from app.tutor.loops import forever
 from app.tutor.prompt import conversation_for
@@ -184,8 +184,9 @@ class Tutor:
         if not await self._jobs.is_turn(job.room_id, job.message_id):
             return True  # stopped, or the learner has said something newer
         if await self._jobs.attempt(job) > MAX_ATTEMPTS:
-            await RoomEvents(self.deps.emitter, job.room_id).error(
-                AiError(code="reply_failed", message="The tutor could not answer that message.")
+            await ServerEvents(self.deps.emitter).send(
+                AiError(code="reply_failed", message="The tutor could not answer that message."),
+                room=job.room_id,
             )
             return True
         room = await self._rooms.get(job.room_id)

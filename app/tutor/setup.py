@@ -17,12 +17,12 @@ from app.providers.retry import RetryPolicy
 from app.providers.storage import Storage
 from app.providers.storage.local import LocalStorage
 from app.providers.tts.factory import build_tts
+from app.server_events import Emitter
 from app.store.messages import MessageStore
 from app.store.redis import Redis
 from app.store.rooms import RoomStore
 from app.store.sessions import SessionStore
 from app.store.summaries import SummaryStore
-from app.tutor.events import Emitter
 from app.tutor.jobs import ReplyJobs
 from app.tutor.observer import MetricsObserver
 from app.tutor.reply import ReplyConfig, ReplyDeps

@@ -1,4 +1,5 @@
-"""`python -m holo_operator`: run the operator (kopf) with its metrics and liveness endpoints."""
+"""`holo-operator` (or `python -m holo_operator`): run the operator (kopf) with its metrics and
+liveness endpoints."""
 
 import asyncio
 import logging

@@ -9,7 +9,8 @@ import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
-from holo_operator.credentials import new_secret_id, new_shared_secret
+from holo_turn.credentials import new_secret_id, new_shared_secret
+
 from holo_operator.spec import Rotation
 
 

@@ -10,8 +10,7 @@ cannot write: its token is no longer the lock's value.
 from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
-
-from holo_operator import redis_keys
+from holo_turn import keys as redis_keys
 
 # Renew if we hold it; otherwise take it only if free, with the next fencing number.
 _ACQUIRE = """

@@ -3,9 +3,9 @@
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
+from holo_turn import keys as redis_keys
 from redis.exceptions import ResponseError
 
-from holo_operator import redis_keys
 from holo_operator.history import History, accepted
 
 # One atomic script: refuse unless the caller's token is still the lock's value; then add every

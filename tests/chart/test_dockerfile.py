@@ -1,6 +1,7 @@
 """The Dockerfile, checked statically (no Docker engine runs here): multi-stage, the frontend
 built with Node, a slim Python runtime from a virtualenv stage, non-root, no compilers or Node in
-the shipped targets, a HEALTHCHECK, pinned base images, and an `operator` target."""
+the shipped targets, a HEALTHCHECK, pinned base images, an `operator` target, and each image
+built from its own inputs only."""
 
 from __future__ import annotations
 
@@ -80,8 +81,7 @@ def test_frontend_is_built_with_node_and_copied_into_the_app() -> None:
 
 
 def test_python_comes_from_a_virtualenv_stage_with_our_wheel() -> None:
-    venv = BY_NAME["venv"]
-    runs = " ".join(venv.all("RUN"))
+    runs = " ".join(run for stage in chain("venv") for run in stage.all("RUN"))
     assert "python -m venv /opt/venv" in runs and "pip wheel" in runs
     assert any(c.startswith("--from=venv ") for c in BY_NAME["app"].all("COPY"))
     assert any(c.startswith("--from=venv-operator ") for c in BY_NAME["operator"].all("COPY"))
@@ -101,6 +101,40 @@ def test_shipped_targets_are_slim_non_root_and_without_build_tools(target: str) 
             assert not BUILD_TOOLS.search(run), f"{target}: build tool in `{run}`"
         for copy in stage.all("COPY"):
             assert "/usr/local/bin/node" not in copy, f"{target}: Node in the image"
+
+
+def context_inputs(target: str) -> set[str]:
+    """What the target copies from the build context, through every stage it is built from or
+    copies from (as skaffold works out what to watch for a target)."""
+    inputs: set[str] = set()
+    seen: set[str] = set()
+    todo = [target]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        for stage in chain(name):
+            for args in stage.all("COPY"):
+                words = [w for w in args.split() if not w.startswith("--chown")]
+                source = next((w for w in words if w.startswith("--from=")), None)
+                if source is not None:
+                    if source.removeprefix("--from=") in BY_NAME:
+                        todo.append(source.removeprefix("--from="))
+                    continue
+                inputs.update(words[:-1])
+    return inputs
+
+
+def test_each_image_is_built_from_its_own_inputs_only() -> None:
+    # skaffold dev rebuilds an image when one of its inputs changes: an app or web app edit
+    # must not rebuild the operator, nor an operator edit the app.
+    operator = context_inputs("operator")
+    assert operator == {"pyproject.toml", "README.md", "operator/"}, operator
+    for target in ("app", "dev"):
+        inputs = context_inputs(target)
+        assert {"app/", "operator/holo_turn/"} <= inputs, inputs
+        assert "operator/" not in inputs, f"{target} copies the whole operator"
 
 
 @pytest.mark.parametrize("target", ["app", "operator"])

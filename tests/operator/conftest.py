@@ -7,8 +7,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-# The operator is not an installed package: `operator/` goes on the path as in its container.
-sys.path.insert(0, str(ROOT / "operator"))
+# The helpers beside these tests (stand-ins, fixtures) are imported by module name.
 sys.path.insert(0, str(Path(__file__).parent))
 
 import kopf  # noqa: E402

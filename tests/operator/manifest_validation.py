@@ -10,7 +10,8 @@ import kubernetes_validate
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-CRD_PATH = ROOT / "k8s" / "crds" / "turnserver.yaml"
+# The one source of the CRD: the chart's crds/ (k8s/base carries a generated copy).
+CRD_PATH = ROOT / "charts" / "holo-tutor" / "crds" / "turnserver.yaml"
 KUBERNETES_VERSION = "1.30.0"
 
 

@@ -64,7 +64,6 @@ async def operator_process(
     log = workdir / f"operator-{instance}.log"
     env = {
         **os.environ,
-        "PYTHONPATH": str(ROOT / "operator"),
         "KUBECONFIG": str(write_kubeconfig(workdir / "kubeconfig", server, token)),
         "HOLO_OPERATOR_NAMESPACE": namespace,
         "HOLO_OPERATOR_INSTANCE": instance,
@@ -75,7 +74,7 @@ async def operator_process(
     }
     with log.open("wb") as out:
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "holo_operator", env=env, stdout=out, stderr=out
+            str(Path(sys.executable).parent / "holo-operator"), env=env, stdout=out, stderr=out
         )
     handle = OperatorProcess(
         process,

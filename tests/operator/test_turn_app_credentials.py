@@ -37,7 +37,7 @@ async def _ice(replica: Replica) -> tuple[dict[str, Any], str]:
 
 def _turn_entry(body: dict[str, Any]) -> dict[str, Any]:
     (turn,) = [s for s in body["ice_servers"] if s.get("username")]
-    return turn
+    return dict(turn)
 
 
 async def test_ice_servers_credentials_are_accepted_by_coturn_across_a_rotation(

@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 from aiohttp import web
-from holo_operator import redis_keys
-from holo_operator.credentials import mint_turn_credentials
 from holo_operator.manifests import Owner
 from holo_operator.reconcile import reconcile
 from holo_operator.runtime import Runtime
+from holo_turn import keys as redis_keys
+from holo_turn.credentials import mint_turn_credentials
 from kube_api_standin import KubeApiStandin
 from playwright.async_api import Page, async_playwright
 from turn_fixtures import NAMESPACE, coturn_inputs, put_redis_secret, turnserver

@@ -2,7 +2,7 @@ import base64
 import hashlib
 import hmac
 
-from holo_operator.credentials import mint_turn_credentials, new_secret_id, new_shared_secret
+from holo_turn.credentials import mint_turn_credentials, new_secret_id, new_shared_secret
 
 
 def test_username_is_expiry_then_user_and_password_is_hmac_sha1_of_it() -> None:

@@ -4,10 +4,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio as aioredis
-from holo_operator import redis_keys
 from holo_operator.history import SharedSecret
 from holo_operator.leader_lock import LeaderLock
 from holo_operator.redis_projection import FencedError, project
+from holo_turn import keys as redis_keys
 from turn_processes import RedisServer, eventually
 
 REALM = "turn.test"

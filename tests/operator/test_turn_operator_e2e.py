@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import redis.asyncio as aioredis
-from holo_operator import redis_keys
+from holo_turn import keys as redis_keys
 from kube_api_standin import KubeApiStandin
 from operator_process import OperatorProcess, operator_process
 from turn_fixtures import NAMESPACE, put_redis_secret, turnserver

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 import redis.asyncio as aioredis
-from holo_operator import redis_keys
+from holo_turn import keys as redis_keys
 from kube_api_standin import KubeApiStandin
 from operator_process import OperatorProcess, operator_process
 from turn_fixtures import NAMESPACE, put_redis_secret, turnserver
@@ -112,7 +112,7 @@ async def assert_redis_matches_history(api: KubeApiStandin, client: aioredis.Red
         history = json.loads(base64.b64decode(secret["data"]["history.json"]))
         members = await client.smembers(redis_keys.coturn_secret_set(REALM))
         current = await client.hgetall(redis_keys.current_secret_hash(REALM))
-        return (
+        return bool(
             members == {h["secret"].encode() for h in history}
             and current.get(b"id") == history[-1]["id"].encode()
         )

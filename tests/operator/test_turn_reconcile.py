@@ -4,12 +4,12 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
-from holo_operator import redis_keys
 from holo_operator.kube import ConflictError
 from holo_operator.manifests import Owner, history_secret
 from holo_operator.reconcile import RedisSecretMissing, read_history, reconcile
 from holo_operator.runtime import Runtime
 from holo_operator.spec import SpecError
+from holo_turn import keys as redis_keys
 from kube_api_standin import KubeApiStandin
 from redis.exceptions import RedisError
 from turn_fixtures import NAMESPACE, put_redis_secret, turnserver

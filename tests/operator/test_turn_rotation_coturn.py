@@ -9,11 +9,11 @@ import asyncio
 import time
 from pathlib import Path
 
-from holo_operator.credentials import mint_turn_credentials
 from holo_operator.manifests import Owner
 from holo_operator.reconcile import reconcile
 from holo_operator.runtime import Runtime
 from holo_operator.turnserver_conf import denied_peer_ranges
+from holo_turn.credentials import mint_turn_credentials
 from kube_api_standin import KubeApiStandin
 from turn_fixtures import NAMESPACE, coturn_inputs, put_redis_secret, turnserver
 from turn_processes import Coturn, RedisServer, allocate, allocate_with_secret, coturn

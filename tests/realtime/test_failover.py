@@ -131,7 +131,7 @@ async def test_redis_restart_recovers_without_losing_acknowledged_messages(
             while True:
                 msg = await bea.next("message", timeout=30)
                 if msg["text"] == "after":
-                    return msg
+                    return dict(msg)
 
         after = await ann.call("message", {"room_id": rid, "text": "after", "client_id": "a1"})
         assert after["ok"]

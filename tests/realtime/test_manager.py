@@ -11,7 +11,7 @@ import redis
 
 from tests.clients import Api, SocketClient
 from tests.conftest import ReplicaFactory
-from tests.servers import RedisServer, wait_until
+from tests.servers import RedisServer, Replica, wait_until
 
 POOL_SIZE = 8
 BURST = 600
@@ -28,7 +28,7 @@ async def _pair(
     server: RedisServer,
     sockets: Callable[..., SocketClient],
     **env: str,
-):  # type: ignore[no-untyped-def]
+) -> tuple[Replica, Replica, str, SocketClient, SocketClient]:
     tag = uuid.uuid4().hex[:6]
     a = start_replica(f"mgr-a-{tag}", server.url, **env)
     b = start_replica(f"mgr-b-{tag}", server.url, **env)

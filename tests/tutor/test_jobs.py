@@ -27,7 +27,16 @@ ANN = Sender(kind="user", user_id="ann", display_name="Ann")
 
 
 class NoEmitter:
-    async def emit(self, event: str, data: object = None, *, room: str | None = None) -> None:
+    async def emit(
+        self,
+        event: str,
+        data: object = None,
+        *,
+        to: str | None = None,
+        room: str | None = None,
+        skip_sid: str | None = None,
+        ignore_queue: bool = False,
+    ) -> None:
         pass
 
 

@@ -6,7 +6,9 @@ from app.catalogue import Catalogue
 from app.models import Message, Sender
 from app.tutor.prompt import TUTORING_POLICY, build_prompt, conversation_for
 
-ADA = Catalogue.load().get("ada-math")
+_ADA = Catalogue.load().get("ada-math")
+assert _ADA is not None
+ADA = _ADA
 assert ADA is not None
 ANN = Sender(kind="user", user_id="u1", display_name="Ann")
 BEA = Sender(kind="user", user_id="u2", display_name="Bea")

@@ -40,6 +40,7 @@ async def test_both_participants_get_the_streamed_voiced_reply(
         assert message["sender"]["kind"] == "ai" and message["reply_to"] == asked["id"]
         assert message["metadata"]["offline"] is False
         assert len(events.deltas) < len(DEFAULT_REPLY.split())  # batched, not one per token
+        assert events.done is not None
         assert {d["reply_id"] for d in events.deltas} == {events.done["reply_id"]}
         assert [a["seq"] for a in events.audio] == list(range(len(events.audio)))
         assert [a["url"] for a in events.audio] == message["audio_urls"]

@@ -62,7 +62,7 @@ async def test_request_shape_and_streamed_audio(
     audio = b"".join(chunks)
     assert len(chunks) > 1  # it streamed
     assert audio == ElevenLabsStub.audio_for(SENTENCE)
-    info: Any = mutagen.mp3.MP3(io.BytesIO(audio)).info  # type: ignore[no-untyped-call]
+    info: Any = mutagen.mp3.MP3(io.BytesIO(audio)).info
     assert (info.sample_rate, info.bitrate) == (44100, 128000)
     assert info.length > 0
     assert speech.content_type == "audio/mpeg"

@@ -1,6 +1,7 @@
 // The shapes of docs/api.md, as the browser sees them. REST shapes come from the app's
-// OpenAPI document (schema.d.ts, generated: `npm run api:types`); the Socket.IO payloads that
-// the document does not describe are written here.
+// OpenAPI document (schema.d.ts, generated: `npm run api:types`).
+import type { Socket } from "socket.io-client";
+import type { components as EventComponents } from "./events";
 import type { components } from "./schema";
 
 type Schemas = components["schemas"];
@@ -36,29 +37,37 @@ export interface JoinAck {
   room: Room | null;
 }
 
-export interface Notice {
-  code: string;
-  message: string;
-  session_id?: string;
-  reply_id?: string | null;
+// Socket.IO: the payloads are generated from the server's models (events.d.ts, from
+// app/server_events.py and app/realtime/schemas.py by `npm run api:types`); the acks below are
+// the only socket shapes written by hand.
+type Events = EventComponents["schemas"];
+
+export type Notice = Events["Notice"];
+export type AiDelta = Events["AiDelta"];
+export type AiAudio = Events["AiAudio"];
+export type AiDone = Events["AiDone"];
+export type AiError = Events["AiError"];
+export type Signal = Events["Offer"] | Events["Answer"];
+export type CandidateRelay = Events["CandidateRelay"];
+
+/** The ack payload of the client events that answer with more than `{ok: true}`. */
+interface ClientAcks {
+  join: JoinAck;
+  message: { message: Message };
 }
 
-export interface AiDelta {
-  reply_id: string;
-  /** The learner message being answered: a reply taken over by another replica after a crash
-   * starts again under a new reply_id with the same reply_to, replacing the partial text. */
-  reply_to?: string;
-  text: string;
-}
+type ServerPayloads = Events["ServerToClientEvents"];
+type ClientPayloads = Events["ClientToServerEvents"];
 
-export interface AiAudio {
-  reply_id: string;
-  seq: number;
-  url: string;
-  text: string;
-}
+export type ServerToClientEvents = {
+  [E in keyof ServerPayloads]: (payload: ServerPayloads[E]) => void;
+};
 
-export interface AiDone {
-  reply_id: string;
-  message: Message;
-}
+export type ClientToServerEvents = {
+  [E in keyof ClientPayloads]: E extends keyof ClientAcks
+    ? (payload: ClientPayloads[E], ack: (answer: Ack<ClientAcks[E]>) => void) => void
+    : (payload: ClientPayloads[E]) => void;
+};
+
+/** The app's one socket type: events and payloads checked at compile time. */
+export type AppSocket = Socket<ServerToClientEvents, ClientToServerEvents>;

@@ -2,24 +2,25 @@
 // reconnects by itself after a drop; callers re-join the room on every "connect".
 import { useEffect, useState } from "react";
 import { io, type Socket } from "socket.io-client";
+import type { AppSocket } from "@/shared/api/types";
 import { reportUnauthorized } from "@/shared/lib/identity";
 
 export type SocketStatus = "connecting" | "connected" | "reconnecting" | "refused";
 
 export interface SocketState {
-  socket: Socket | null;
+  socket: AppSocket | null;
   status: SocketStatus;
   error: string | null;
 }
 
 export function useSocket(token: string | null, url: string = "/"): SocketState {
-  const [socket, setSocket] = useState<Socket | null>(null);
+  const [socket, setSocket] = useState<AppSocket | null>(null);
   const [status, setStatus] = useState<SocketStatus>("connecting");
   const [error, setError] = useState<string | null>(null);
 
   useEffect(() => {
     if (!token) return;
-    const s = io(url, {
+    const s: AppSocket = io(url, {
       auth: { token },
       // WebSocket first: it needs no sticky sessions; long-polling stays as a fallback.
       transports: ["websocket", "polling"],

@@ -1,21 +1,7 @@
 import { api } from "@/shared/api/client";
-import type { Companion, CreatedRoom, SessionRecord } from "@/shared/api/types";
+import type { Companion, SessionRecord } from "@/shared/api/types";
 
-export const createRoom = (companionId: string) =>
-  api.post<CreatedRoom>("/api/rooms", { companion_id: companionId });
 export const endRoom = (roomId: string) =>
   api.delete<SessionRecord>(`/api/rooms/${encodeURIComponent(roomId)}`);
 export const fetchCompanion = (id: string) =>
   api.get<Companion>(`/api/companions/${encodeURIComponent(id)}`);
-
-// The invite link is shown to the learner who opened the room, across reloads.
-const inviteKey = (roomId: string) => `holo.invite.${roomId}`;
-export const rememberInvite = (roomId: string, url: string) =>
-  localStorage.setItem(inviteKey(roomId), url);
-export const rememberedInvite = (roomId: string) => localStorage.getItem(inviteKey(roomId));
-
-/** The URL a second person opens: /rooms/{room_id}?invite={token} (app/api/rooms.py). */
-export function roomPath(roomId: string, inviteToken?: string | null): string {
-  const base = `/rooms/${encodeURIComponent(roomId)}`;
-  return inviteToken ? `${base}?invite=${encodeURIComponent(inviteToken)}` : base;
-}

@@ -1,10 +1,11 @@
 // The call: video with the other person, chat and voice with the AI tutor.
 import { useCallback, useEffect, useState } from "react";
 import { Link, useNavigate, useParams, useSearchParams } from "react-router-dom";
-import type { Companion } from "@/shared/api/types";
+import type { Companion, Notice } from "@/shared/api/types";
 import { useIdentity } from "@/shared/hooks/useIdentity";
 import { useSocket } from "@/shared/hooks/useSocket";
-import { endRoom, fetchCompanion, rememberedInvite, roomPath } from "../api/rooms";
+import { rememberedInvite, roomPath } from "@/shared/api/rooms";
+import { endRoom, fetchCompanion } from "../api/rooms";
 import { useConversation } from "../hooks/useConversation";
 import { useIceServers } from "../hooks/useIceServers";
 import { useLocalMedia } from "../hooks/useLocalMedia";
@@ -85,7 +86,7 @@ export function CallPage() {
 
   useEffect(() => {
     if (!socket) return;
-    const onNotice = (n: { code: string; session_id?: string }) => {
+    const onNotice = (n: Notice) => {
       if (n.code === "room_ended") setEnded(n.session_id ?? "");
     };
     socket.on("notice", onNotice);

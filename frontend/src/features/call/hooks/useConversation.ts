@@ -1,7 +1,6 @@
 // Chat with the tutor (and the other person): messages, our sends with retry, streamed replies.
 import { useCallback, useEffect, useReducer, useRef } from "react";
-import type { Socket } from "socket.io-client";
-import type { Ack, AiDelta, AiDone, JoinAck, Message } from "@/shared/api/types";
+import type { Ack, AiDelta, AiDone, AppSocket, JoinAck, Message } from "@/shared/api/types";
 import { newClientId } from "@/shared/lib/ids";
 import { conversationReducer, emptyConversation, type ConversationState } from "../lib/conversation";
 
@@ -11,7 +10,7 @@ export interface Conversation extends ConversationState {
 }
 
 export function useConversation(
-  socket: Socket | null,
+  socket: AppSocket | null,
   roomId: string,
   joined: JoinAck | null,
 ): Conversation {

@@ -1,19 +1,25 @@
 // Notices from the server (offline tutor, voice off, provider errors, room ended) and our own.
 import { useCallback, useEffect, useState } from "react";
-import type { Socket } from "socket.io-client";
-import type { Notice } from "@/shared/api/types";
+import type { AiError, AppSocket, Notice } from "@/shared/api/types";
 
-export interface ShownNotice extends Notice {
+/** What the list shows: the server's notices and ai-errors, and the app's own (media, ...). */
+export interface NoticeText {
+  code: string;
+  message: string;
+  session_id?: string | null;
+}
+
+export interface ShownNotice extends NoticeText {
   key: number;
   kind: "info" | "error";
 }
 
 let counter = 0;
 
-export function useNotices(socket: Socket | null) {
+export function useNotices(socket: AppSocket | null) {
   const [notices, setNotices] = useState<ShownNotice[]>([]);
 
-  const add = useCallback((notice: Notice, kind: ShownNotice["kind"] = "info") => {
+  const add = useCallback((notice: NoticeText, kind: ShownNotice["kind"] = "info") => {
     setNotices((all) => [
       // One notice per code: a repeated one replaces the old.
       ...all.filter((n) => n.code !== notice.code),
@@ -28,7 +34,7 @@ export function useNotices(socket: Socket | null) {
   useEffect(() => {
     if (!socket) return;
     const onNotice = (n: Notice) => add(n, "info");
-    const onAiError = (n: Notice) => add(n, "error");
+    const onAiError = (n: AiError) => add(n, "error");
     socket.on("notice", onNotice);
     socket.on("ai-error", onAiError);
     return () => {

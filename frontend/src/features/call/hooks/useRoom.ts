@@ -1,7 +1,6 @@
 // Membership of one room over Socket.IO: join on every (re)connect, keep the list of peers.
 import { useEffect, useState } from "react";
-import type { Socket } from "socket.io-client";
-import type { Ack, JoinAck, Peer } from "@/shared/api/types";
+import type { Ack, AppSocket, JoinAck, Peer } from "@/shared/api/types";
 
 export interface RoomError {
   code: string;
@@ -17,7 +16,7 @@ export interface RoomState {
 
 const RETRYABLE = new Set(["unavailable", "timeout", "rate_limited", "internal"]);
 
-export function useRoom(socket: Socket | null, roomId: string, inviteToken: string | null): RoomState {
+export function useRoom(socket: AppSocket | null, roomId: string, inviteToken: string | null): RoomState {
   const [joined, setJoined] = useState<JoinAck | null>(null);
   const [peers, setPeers] = useState<Peer[]>([]);
   const [error, setError] = useState<RoomError | null>(null);

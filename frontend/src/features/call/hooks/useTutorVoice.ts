@@ -1,7 +1,6 @@
 // The tutor's voice: ai-audio clips into a VoiceQueue that plays them in order.
 import { useCallback, useEffect, useRef, useState } from "react";
-import type { Socket } from "socket.io-client";
-import type { AiAudio, AiDone } from "@/shared/api/types";
+import type { AiAudio, AiDone, AppSocket } from "@/shared/api/types";
 import { AudioElementPlayer, VoiceQueue, type Player, type VoiceState } from "../lib/voiceQueue";
 
 export interface TutorVoice extends VoiceState {
@@ -12,7 +11,7 @@ export interface TutorVoice extends VoiceState {
 
 const SPEAKER_KEY = "holo.speaker";
 
-export function useTutorVoice(socket: Socket | null, makePlayer?: () => Player): TutorVoice {
+export function useTutorVoice(socket: AppSocket | null, makePlayer?: () => Player): TutorVoice {
   const queue = useRef<VoiceQueue | null>(null);
   const [state, setState] = useState<VoiceState>({
     enabled: localStorage.getItem(SPEAKER_KEY) !== "off",

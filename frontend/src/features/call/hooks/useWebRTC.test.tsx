@@ -1,7 +1,6 @@
 import { act, renderHook } from "@testing-library/react";
-import type { Socket } from "socket.io-client";
 import { describe, expect, it } from "vitest";
-import type { Peer } from "@/shared/api/types";
+import type { AppSocket, Peer } from "@/shared/api/types";
 import { asPc, FakePeerConnection, settle } from "@/test/fakePeerConnection";
 import { FakeSocket } from "@/test/fakeSocket";
 import { summarize, useWebRTC, type UseWebRTCOptions } from "./useWebRTC";
@@ -12,7 +11,7 @@ function setup(initial: Partial<UseWebRTCOptions> = {}) {
   const socket = new FakeSocket();
   const pcs: FakePeerConnection[] = [];
   const base: UseWebRTCOptions = {
-    socket: socket as unknown as Socket,
+    socket: socket as unknown as AppSocket,
     roomId: "room",
     joinedSid: "sidA",
     peers: [],

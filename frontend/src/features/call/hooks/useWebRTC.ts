@@ -10,8 +10,7 @@
 // - ICE servers are refreshed by useIceServers; links take the new list for future gathering and
 //   fetch a fresh one before an ICE restart.
 import { useCallback, useEffect, useRef, useState } from "react";
-import type { Socket } from "socket.io-client";
-import type { Peer } from "@/shared/api/types";
+import type { AppSocket, Peer } from "@/shared/api/types";
 import { isPolite, PeerLink } from "../lib/peerLink";
 
 export interface RemoteParticipant {
@@ -23,12 +22,12 @@ export interface RemoteParticipant {
 export type CallState = "waiting" | "connecting" | "connected" | "reconnecting" | "failed";
 
 export interface UseWebRTCOptions {
-  socket: Socket | null;
+  socket: AppSocket | null;
   roomId: string;
   /** Our socket id once the join was acknowledged; null while (re)joining. */
   joinedSid: string | null;
   peers: Peer[];
-  /** Socket ids listed in our join ack: we offer to these; later arrivals offer to us. */
+  /** AppSocket ids listed in our join ack: we offer to these; later arrivals offer to us. */
   initialPeerSids?: string[];
   localStream: MediaStream | null;
   outgoingVideo: MediaStreamTrack | null;
@@ -99,8 +98,16 @@ export function useWebRTC(opts: UseWebRTCOptions): UseWebRTC {
         polite: isPolite(s.id, sid),
         config: { iceServers: o.iceServers },
         signaling: {
-          description: (to, sdp) => s.emit(sdp.type as string, { room_id: o.roomId, to, sdp }),
-          candidate: (to, candidate) => s.emit("candidate", { room_id: o.roomId, to, candidate }),
+          description: (to, { type, sdp = "" }) => {
+            // Only offers and answers are signaled (the server refuses anything else).
+            if (type === "offer" || type === "answer") s.emit(type, { room_id: o.roomId, to, sdp: { type, sdp } });
+          },
+          candidate: (to, candidate) => {
+            // A candidate without its line is nothing the server would relay.
+            if (candidate.candidate !== undefined) {
+              s.emit("candidate", { room_id: o.roomId, to, candidate: { ...candidate, candidate: candidate.candidate } });
+            }
+          },
         },
         refreshIceServers: () => latest.current.refreshIceServers(),
         onRemoteStream: (stream) => update(sid, { stream }),

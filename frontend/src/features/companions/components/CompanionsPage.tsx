@@ -3,7 +3,7 @@ import { useNavigate } from "react-router-dom";
 import { ApiError } from "@/shared/api/client";
 import type { Companion } from "@/shared/api/types";
 import { useAsync } from "@/shared/hooks/useAsync";
-import { createRoom, rememberInvite, roomPath } from "@/features/call/api/rooms";
+import { createRoom, rememberInvite, roomPath } from "@/shared/api/rooms";
 import { fetchCompanions, noFilters, type CompanionFilters } from "../api/companions";
 import { CompanionCard } from "./CompanionCard";
 import { CompanionFiltersForm } from "./CompanionFiltersForm";

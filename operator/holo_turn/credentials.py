@@ -1,4 +1,6 @@
-"""TURN REST API credentials, exactly as coturn's `use-auth-secret` checks them."""
+"""TURN REST API credentials (draft-uberti-behave-turn-rest), exactly as coturn's
+``use-auth-secret`` checks them: the username carries its own expiry, so coturn can check a
+credential with nothing but the shared secret, and the secret never leaves the servers."""
 
 import base64
 import hashlib

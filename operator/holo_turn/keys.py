@@ -1,4 +1,5 @@
-"""Every Redis key the operator touches, in one place; the app reads the same names.
+"""The TURN keys in Redis, shared by the operator (which writes them) and the app (which reads
+the current secret; app/store/keys.py re-exports it with the app's other keys).
 
 coturn's key is fixed by coturn itself (`use-auth-secret` + `redis-userdb`): the members of the
 set are the shared secrets it accepts. The other keys share the project's `holo:` prefix.

@@ -1,0 +1,169 @@
+"""Every event the server sends to clients: its name, its payload model, and the one way out.
+
+A payload model names its event (``event``); ``ServerEvents.send`` validates nothing twice and
+dumps every payload the same way (JSON mode, no ``None`` fields, aliases such as ``from``). The
+web app's TypeScript types for these events are generated from the models below
+(``npm --prefix frontend run api:types``; ``tests/e2e/test_api_types.py`` fails when they are
+stale), so a new event is a model here, its ``SERVER_EVENTS`` entry, a ``send`` where it
+happens, and a line in docs/api.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.models import Message, Peer
+from app.realtime.schemas import IceCandidate, SessionDescription
+
+
+class ServerEvent(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    event: ClassVar[str]
+
+
+# -- the call ---------------------------------------------------------------------------------
+
+
+class PeerJoined(ServerEvent, Peer):
+    event = "peer-joined"
+
+
+class PeerLeft(ServerEvent, Peer):
+    event = "peer-left"
+
+
+class _Signal(ServerEvent):
+    # The sender's socket id, always set by the server: a client cannot speak as another.
+    from_: str = Field(alias="from")
+
+
+class Offer(_Signal):
+    event = "offer"
+    sdp: SessionDescription
+
+
+class Answer(_Signal):
+    event = "answer"
+    sdp: SessionDescription
+
+
+class CandidateRelay(_Signal):
+    event = "candidate"
+    candidate: IceCandidate
+
+
+class RoomMessage(ServerEvent, Message):
+    """A stored message, broadcast to the room's other members."""
+
+    event = "message"
+
+
+# -- the tutor (docs/tutor.md) ----------------------------------------------------------------
+# Audio never travels here: ``ai-audio`` carries a URL to the stored clip, not its bytes.
+
+
+class AiDelta(ServerEvent):
+    event = "ai-delta"
+    reply_id: str
+    # The learner message being answered: a reply taken over by another replica after a crash
+    # starts again under a new reply_id, and this says which partial text it replaces.
+    reply_to: str
+    text: str = Field(min_length=1)
+
+
+class AiAudio(ServerEvent):
+    event = "ai-audio"
+    reply_id: str
+    seq: int = Field(ge=0)
+    url: str = Field(min_length=1)
+    text: str
+
+
+class AiDone(ServerEvent):
+    event = "ai-done"
+    reply_id: str
+    message: Message
+
+
+class AiError(ServerEvent):
+    event = "ai-error"
+    code: str
+    message: str
+    reply_id: str | None = None
+
+
+# -- notices ----------------------------------------------------------------------------------
+
+NoticeCode = Literal[
+    # the replica is stopping, or was taken for dead after a stall: a transport close follows
+    "server_restarting",
+    "connection_reset",
+    "room_ended",
+    # the tutor's (docs/tutor.md)
+    "voice_budget",
+    "voice_unavailable",
+    "storage_unavailable",
+    "llm_budget",
+]
+
+
+class Notice(ServerEvent):
+    event = "notice"
+    code: NoticeCode
+    message: str
+    # room_ended: the session record the room left
+    session_id: str | None = None
+
+
+SERVER_EVENTS: tuple[type[ServerEvent], ...] = (
+    PeerJoined,
+    PeerLeft,
+    Offer,
+    Answer,
+    CandidateRelay,
+    RoomMessage,
+    AiDelta,
+    AiAudio,
+    AiDone,
+    AiError,
+    Notice,
+)
+
+
+class Emitter(Protocol):
+    """The slice of ``socketio.AsyncServer`` used to send (a stand-in in tests and the bench)."""
+
+    async def emit(
+        self,
+        event: str,
+        data: Any = None,
+        *,
+        to: str | None = None,
+        room: str | None = None,
+        skip_sid: str | None = None,
+        ignore_queue: bool = False,
+    ) -> None: ...
+
+
+class ServerEvents:
+    def __init__(self, emitter: Emitter) -> None:
+        self._emitter = emitter
+
+    async def send(
+        self,
+        payload: ServerEvent,
+        *,
+        room: str | None = None,
+        to: str | None = None,
+        skip_sid: str | None = None,
+        local_only: bool = False,
+    ) -> None:
+        """To a room, to one socket (``to``), or, with neither, to every client of the cluster
+        (``local_only``: this replica's clients only)."""
+        data = payload.model_dump(mode="json", exclude_none=True, by_alias=True)
+        await self._emitter.emit(
+            payload.event, data, to=to, room=room, skip_sid=skip_sid, ignore_queue=local_only
+        )
