@@ -9,15 +9,52 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
+import threading
 from types import FrameType
 
 import uvicorn
+from uvicorn.lifespan.on import LifespanOn
 
 from app.config import load_settings
 from app.main import HoloApp, create_app
 
 log = logging.getLogger(__name__)
+
+
+class Watchdog:
+    """The last resort that makes "exits within the grace period" hold whatever hangs: once
+    shutdown begins, a thread ends the process (non-zero) when the grace period is over. A
+    thread, because what hangs may be the event loop itself."""
+
+    def __init__(self, grace: float) -> None:
+        self.grace = grace
+        self._timer: threading.Timer | None = None
+
+    def arm(self) -> None:
+        if self._timer is None:
+            self._timer = threading.Timer(self.grace, self._expire)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _expire(self) -> None:
+        log.error("shutdown did not finish within %.0f s; exiting now", self.grace)
+        logging.shutdown()
+        os._exit(1)
+
+
+def watched_lifespan(watchdog: Watchdog) -> type[LifespanOn]:
+    class WatchedLifespan(LifespanOn):
+        """uvicorn's lifespan, arming the watchdog when shutdown begins: after SIGTERM, and
+        also when the start fails (a port that cannot be bound) and uvicorn shuts down
+        without any signal."""
+
+        async def shutdown(self) -> None:
+            watchdog.arm()
+            await super().shutdown()
+
+    return WatchedLifespan
 
 
 class DrainingServer(uvicorn.Server):
@@ -61,7 +98,10 @@ def main() -> None:
             1, int(settings.shutdown_grace_seconds - settings.drain_seconds)
         ),
         ws="websockets-sansio",
+        lifespan="on",
     )
+    config.load()
+    config.lifespan_class = watched_lifespan(Watchdog(settings.shutdown_grace_seconds))
     server = DrainingServer(config, app)
     server.run()
     sys.exit(0 if server.started else 1)

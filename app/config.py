@@ -50,7 +50,9 @@ class Settings(BaseSettings):
     # "*" lets any client choose its own address (and so its rate-limit bucket).
     forwarded_allow_ips: str = "127.0.0.1"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    # A stable name for this process in Redis (heartbeat, membership); empty = hostname + pid.
+    # The readable part of this process's identity in Redis (heartbeat, membership); every start
+    # adds a suffix of its own, so a container restarted in place is a new replica. Empty = the
+    # hostname.
     replica_id: str = ""
 
     redis_url: str | None = None
@@ -65,9 +67,17 @@ class Settings(BaseSettings):
     auth_audience: str | None = None
 
     cors_origins: CsvList = Field(default_factory=list)
+    # Strict-Transport-Security max-age, sent on responses served over HTTPS only (as the
+    # ingress reports it in X-Forwarded-Proto); 0 sends none.
+    hsts_max_age_seconds: int = Field(default=31_536_000, ge=0)
     rate_limit_per_minute: int = Field(default=100, ge=1)
     socket_events_per_second: float = Field(default=20.0, gt=0)
     socket_event_burst: int = Field(default=60, ge=1)
+    # Open Socket.IO connections, across all replicas: per signed-in user (a few tabs), and
+    # per client address (every transport, signed in or not; raise it for a school behind one
+    # NAT address).
+    socket_connections_per_user: int = Field(default=5, ge=1)
+    socket_connections_per_ip: int = Field(default=100, ge=1)
 
     # Replica liveness: a heartbeat key every interval, considered dead after the ttl.
     heartbeat_interval_seconds: float = Field(default=5.0, gt=0)
@@ -174,6 +184,17 @@ class Settings(BaseSettings):
                 )
             if self.redis_url is None:
                 raise ValueError("HOLO_REDIS_URL is required in production")
+        if self.auth_jwks_url and not (self.auth_issuer and self.auth_audience):
+            # Without both, a token the same issuer minted for any other application would do.
+            missing = [
+                name
+                for name, value in (
+                    ("HOLO_AUTH_ISSUER", self.auth_issuer),
+                    ("HOLO_AUTH_AUDIENCE", self.auth_audience),
+                )
+                if not value
+            ]
+            raise ValueError(f"HOLO_AUTH_JWKS_URL needs {' and '.join(missing)} set as well")
         if self.heartbeat_ttl_seconds <= self.heartbeat_interval_seconds:
             raise ValueError(
                 "HOLO_HEARTBEAT_TTL_SECONDS must exceed HOLO_HEARTBEAT_INTERVAL_SECONDS"

@@ -10,6 +10,7 @@ import contextlib
 import functools
 import logging
 import os
+import secrets
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any
@@ -20,6 +21,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import BaseRoute
+from starlette.types import Receive, Scope, Send
 
 from app import __version__
 from app.api import auth, companions, health, ice, me, rooms, sessions
@@ -27,6 +29,7 @@ from app.api.errors import EXCEPTION_HANDLERS
 from app.api.media import media_route
 from app.api.middleware import RateLimitMiddleware, RequestContextMiddleware
 from app.api.openapi import openapi_routes
+from app.api.security_headers import SecurityHeadersMiddleware
 from app.catalogue import Catalogue
 from app.config import Settings, load_settings
 from app.frontend import frontend_routes
@@ -39,9 +42,10 @@ from app.providers.storage.retention import DAY, apply_bucket_rule, sweep_local_
 from app.realtime.events import RealtimeEvents
 from app.realtime.manager import RedisPubSubManager
 from app.realtime.presence import Presence
-from app.realtime.server import create_sio
+from app.realtime.server import GuardedServer, create_sio
 from app.security.tokens import TokenService
 from app.services import Lifecycle, Services
+from app.store.connections import ConnectionSlots
 from app.store.health import StoreHealth
 from app.store.learners import LearnerData
 from app.store.messages import MessageStore
@@ -63,12 +67,27 @@ log = logging.getLogger(__name__)
 class HoloApp(socketio.ASGIApp):  # type: ignore[misc]
     """The ASGI callable, carrying what the process runner needs for a graceful shutdown."""
 
-    def __init__(self, sio: socketio.AsyncServer, api: Starlette, lifecycle: Lifecycle) -> None:
+    def __init__(self, sio: GuardedServer, api: Starlette, lifecycle: Lifecycle) -> None:
         super().__init__(sio, other_asgi_app=api, socketio_path="/socket.io")
+        self.sio = sio
         self.api = api
         self.lifecycle = lifecycle
         self.realtime: RealtimeEvents | None = None
         self.settings: Settings = api.state.settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        except Exception as exc:
+            # python-engineio lets a packet it cannot parse escape the WebSocket handler;
+            # uvicorn would log a traceback for each. The connection is over either way.
+            if scope["type"] != "websocket":
+                raise
+            client = scope.get("client")
+            self.sio.note_refusal(
+                f"malformed transport packet ({type(exc).__name__})",
+                str(client[0]) if client else None,
+            )
 
     async def drain(self) -> None:
         """SIGTERM: stop being ready, give the load balancer time to notice, then send this
@@ -81,7 +100,11 @@ class HoloApp(socketio.ASGIApp):  # type: ignore[misc]
 
 
 def _replica_id(settings: Settings) -> str:
-    return settings.replica_id or f"{socket.gethostname()}-{os.getpid()}"
+    """This process's identity in Redis: the configured name (the pod's) plus a suffix of its
+    own. A container restarted in place keeps its pod name; were the id the same, the new
+    process would heartbeat for the old one and the old one's sockets would never be reaped."""
+    base = settings.replica_id or socket.gethostname()
+    return f"{base}-{os.getpid()}-{secrets.token_hex(3)}"
 
 
 async def _quietly(close: Callable[[], Awaitable[object]]) -> None:
@@ -118,9 +141,10 @@ def _routes(settings: Settings, media: LocalStorage | None) -> list[BaseRoute]:
 
 
 def _middleware(settings: Settings, metrics: Metrics) -> list[Middleware]:
+    # CORS outermost: every answer to an allowed origin carries its headers, a 429 from the
+    # rate limiter and a 500 from the request context included (the web app reads Retry-After
+    # and X-Request-ID from them).
     return [
-        Middleware(RequestContextMiddleware, metrics=metrics),
-        Middleware(RateLimitMiddleware),
         Middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
@@ -128,6 +152,9 @@ def _middleware(settings: Settings, metrics: Metrics) -> list[Middleware]:
             allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
             expose_headers=["X-Request-ID", "Retry-After"],
         ),
+        Middleware(SecurityHeadersMiddleware, settings=settings),
+        Middleware(RequestContextMiddleware, metrics=metrics),
+        Middleware(RateLimitMiddleware),
     ]
 
 
@@ -137,7 +164,7 @@ def create_app(settings: Settings | None = None) -> HoloApp:
     configure_logging(settings.log_level, replica_id)
     metrics = Metrics()
     catalogue = Catalogue.load()
-    sio = create_sio(settings)
+    sio = create_sio(settings, metrics)
     lifecycle = Lifecycle()
     media = local_media(settings)
     holder: dict[str, HoloApp] = {}
@@ -198,6 +225,12 @@ def create_app(settings: Settings | None = None) -> HoloApp:
                     metrics=metrics,
                     sessions=settings.memory_sessions,
                     budget_tokens=settings.memory_context_tokens,
+                ),
+                connections=ConnectionSlots(
+                    redis,
+                    replica_id,
+                    per_user=settings.socket_connections_per_user,
+                    per_ip=settings.socket_connections_per_ip,
                 ),
                 lifecycle=lifecycle,
             )

@@ -18,6 +18,7 @@ from app.models import Message
 from app.observability.metrics import Metrics
 from app.providers.storage.links import AudioLinks
 from app.security.tokens import TokenService
+from app.store.connections import ConnectionSlots
 from app.store.health import StoreHealth
 from app.store.learners import LearnerData
 from app.store.messages import MessageStore
@@ -60,6 +61,7 @@ class Services:
     summaries: SummaryStore
     summary_jobs: SummaryJobs
     memory: Memory
+    connections: ConnectionSlots
     lifecycle: Lifecycle = field(default_factory=Lifecycle)
     # Set by the lifespan once providers and storage are open.
     tutor: Tutor | None = None

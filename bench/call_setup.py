@@ -51,6 +51,7 @@ REPLICA_ENV = {
     "HOLO_RATE_LIMIT_PER_MINUTE": "1000000",
     "HOLO_SOCKET_EVENTS_PER_SECOND": "10000",
     "HOLO_SOCKET_EVENT_BURST": "10000",
+    "HOLO_SOCKET_CONNECTIONS_PER_IP": "10000",
     "HOLO_HEARTBEAT_INTERVAL_SECONDS": "1",
     "HOLO_HEARTBEAT_TTL_SECONDS": "3",
     "HOLO_DRAIN_SECONDS": "0",
@@ -228,7 +229,11 @@ async def _one_call(
         for page in pages:
             try:
                 await page.wait_for_function(
-                    "window.__probe.firstFrame !== null", polling=50, timeout=30_000
+                    # A function: an expression string is eval'd in the page, which the app's
+                    # Content-Security-Policy forbids.
+                    "() => window.__probe.firstFrame !== null",
+                    polling=50,
+                    timeout=30_000,
                 )
             except Exception:
                 for p in pages:

@@ -39,6 +39,13 @@ def test_lists_come_from_comma_separated_env(monkeypatch: pytest.MonkeyPatch) ->
         ({"HOLO_FORWARDED_ALLOW_IPS": "10.1.2.3/8"}, "HOLO_FORWARDED_ALLOW_IPS"),
         ({"HOLO_ENV": "production", "HOLO_REDIS_URL": "redis://r:6379/0"}, "HOLO_AUTH_SECRET"),
         ({"HOLO_ENV": "production", "HOLO_AUTH_SECRET": "x" * 40}, "HOLO_REDIS_URL"),
+        # An external key set without an issuer and an audience would accept tokens the same
+        # issuer minted for any other application.
+        ({"HOLO_AUTH_JWKS_URL": "https://idp.test/jwks"}, "HOLO_AUTH_ISSUER"),
+        (
+            {"HOLO_AUTH_JWKS_URL": "https://idp.test/jwks", "HOLO_AUTH_ISSUER": "https://idp/"},
+            "HOLO_AUTH_AUDIENCE",
+        ),
     ],
 )
 def test_bad_settings_stop_the_start_with_a_readable_message(

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
+import subprocess
+import sys
 from collections.abc import Callable
 
 import httpx
+import pytest
 
 from tests.clients import Api, SocketClient
-from tests.conftest import ReplicaFactory
-from tests.servers import RedisServer
+from tests.conftest import BASE_ENV, ReplicaFactory
+from tests.servers import ROOT, RedisServer
 
 
 async def test_sigterm_drains_then_exits(
@@ -39,3 +44,36 @@ async def test_sigterm_drains_then_exits(
     await ann.next("disconnect", timeout=10)
     assert going.proc is not None
     assert await asyncio.to_thread(going.proc.wait, 10) == 0
+
+
+@pytest.mark.parametrize("store", ["redis", "embedded"])
+def test_a_replica_that_cannot_bind_its_port_exits_non_zero(
+    redis_server: RedisServer, store: str
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("HOLO_")},
+            **BASE_ENV,
+            "HOLO_PORT": str(port),
+            "HOLO_SHUTDOWN_GRACE_SECONDS": "5",
+        }
+        if store == "redis":
+            env["HOLO_REDIS_URL"] = redis_server.url
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "app"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            # Far beyond the grace period: a replica that has not exited by then never will.
+            code = proc.wait(60)
+        finally:
+            proc.kill()
+            proc.wait()
+    assert code != 0
+    assert proc.stderr is not None and b"address already in use" in proc.stderr.read().lower()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.requests import Request
 from starlette.responses import Response
@@ -9,21 +11,41 @@ from starlette.routing import Route
 
 from app.api.http import EndpointDoc, body, documented, respond, services
 
+# Refused in a display name: control characters, and the invisible and direction-changing format
+# characters used to spoof a name. (Lone surrogates too, below: they are not text, cannot even be
+# stored, and a pattern naming them is one schemathesis and other tools cannot use.)
+_NOT_TEXT = (
+    r"\u0000-\u001f\u007f-\u009f\u00ad\u200b-\u200f\u2028-\u202e\u2060-\u206f"
+    r"\ufeff\ufff9-\uffff"
+)
+# The rule, in the syntax both Python and the OpenAPI document (ECMA-262) read: none of the
+# above, and at least one character that is not a space. Runs of spaces become one space.
+DISPLAY_NAME_PATTERN = rf"^[^{_NOT_TEXT}]*[^\s{_NOT_TEXT}][^{_NOT_TEXT}]*$"
+_DISPLAY_NAME = re.compile(DISPLAY_NAME_PATTERN)
+
+
+def _has_surrogate(value: str) -> bool:
+    return any("\ud800" <= c <= "\udfff" for c in value)
+
 
 def printable_name(value: str) -> str:
-    """A display name: whitespace folded, printable characters only."""
-    value = " ".join(value.split())
-    if not value or not value.isprintable():
-        raise ValueError("must be printable text")
-    return value
+    """A display name (guest tokens, profiles): the rule above, runs of spaces folded."""
+    if not _DISPLAY_NAME.fullmatch(value) or _has_surrogate(value):
+        raise ValueError(
+            "must be text with at least one visible character (no control or invisible "
+            "formatting characters)"
+        )
+    return " ".join(value.split())
 
 
 class GuestRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    display_name: str = Field(min_length=1, max_length=64)
+    display_name: str = Field(
+        min_length=1, max_length=64, json_schema_extra={"pattern": DISPLAY_NAME_PATTERN}
+    )
 
-    _printable = field_validator("display_name")(printable_name)
+    _text = field_validator("display_name")(printable_name)
 
 
 class GuestToken(BaseModel):

@@ -9,8 +9,10 @@ from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Match, Route
 
 from app.observability.logging import request_id_var
+from app.observability.metrics import Metrics
 from app.store.redis import UNAVAILABLE_ERRORS
 
 log = logging.getLogger(__name__)
@@ -78,11 +80,31 @@ async def handle_validation_error(request: Request, exc: Exception) -> Response:
 async def handle_http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     code = _HTTP_CODES.get(exc.status_code, "http_error")
-    return error_response(exc.status_code, code, str(exc.detail), exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 404 and _allowed_methods(request):
+        # The path exists with other methods; the single-page app's mount at / answered first.
+        exc = HTTPException(405)
+        code = _HTTP_CODES[405]
+    if exc.status_code == 405:
+        # Starlette names the methods of the first route that matched the path; a path served
+        # by several routes (GET and DELETE /api/rooms/{id}) allows all of theirs.
+        headers["Allow"] = ", ".join(_allowed_methods(request))
+    return error_response(exc.status_code, code, str(exc.detail), headers)
 
 
-async def handle_unexpected(request: Request, exc: Exception) -> Response:
-    metrics = request.app.state.metrics
+def _allowed_methods(request: Request) -> list[str]:
+    allowed: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, Route) and route.matches(request.scope)[0] != Match.NONE:
+            allowed |= route.methods or set()
+    return sorted(allowed)
+
+
+def unexpected_error_response(
+    exc: Exception, metrics: Metrics, method: str, path: str
+) -> JSONResponse:
+    """The answer to an exception no handler expected: one log line (JSON, with the request id
+    of the context it is called in) and a 503 or 500 body."""
     if isinstance(exc, UNAVAILABLE_ERRORS):
         metrics.errors.labels("store", "unavailable").inc()
         log.warning("store unavailable: %s", exc)
@@ -93,13 +115,15 @@ async def handle_unexpected(request: Request, exc: Exception) -> Response:
             {"Retry-After": "2"},
         )
     metrics.errors.labels("http", "internal").inc()
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    log.exception("unhandled error on %s %s", method, path)
     return error_response(500, "internal", "Something went wrong on our side.")
 
 
+# Unexpected exceptions are not here: Starlette would answer them outside every middleware
+# (no request id, no CORS) and re-raise them to uvicorn (a second traceback). The request-context
+# middleware answers them instead (app/api/middleware.py).
 EXCEPTION_HANDLERS = {
     ApiError: handle_api_error,
     ValidationError: handle_validation_error,
     HTTPException: handle_http_exception,
-    Exception: handle_unexpected,
 }

@@ -4,6 +4,7 @@ responses from pydantic models, and the metadata the OpenAPI document is built f
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -18,6 +19,15 @@ from app.security.tokens import InvalidToken
 from app.services import Services
 
 MAX_BODY_BYTES = 64 * 1024
+# Room and session ids (UUIDs we issue): anything else is refused before it reaches a Redis key,
+# where characters such as ":" or "}" could name another key.
+ID_PATTERN = r"^[A-Za-z0-9-]{1,64}$"
+_ID = re.compile(ID_PATTERN)
+
+
+def valid_id(value: str) -> bool:
+    return _ID.fullmatch(value) is not None
+
 
 M = TypeVar("M", bound=BaseModel)
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -33,6 +43,9 @@ class EndpointDoc:
     errors: tuple[int, ...] = ()
     status: int = 200
     tags: tuple[str, ...] = field(default_factory=tuple)
+    # OpenAPI links from the success response: (name, operationId, {parameter: expression}),
+    # so clients and fuzzers know which operation takes the id this one returns.
+    links: tuple[tuple[str, str, dict[str, str]], ...] = ()
 
 
 def documented(doc: EndpointDoc) -> Callable[[Endpoint], Endpoint]:
@@ -75,7 +88,8 @@ async def body(request: Request, model: type[M]) -> M:
             )
     try:
         data = json.loads(raw or b"null")
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        # RecursionError: thousands of nested brackets, well within the size cap.
         raise ApiError(400, "invalid_json", "The body is not valid JSON.") from exc
     return model.model_validate(data)
 

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from app.api.auth import printable_name
+from app.api.auth import DISPLAY_NAME_PATTERN, printable_name
 from app.api.errors import ApiError
 from app.api.http import EndpointDoc, body, documented, identity, respond, services
 from app.api.rooms import end_and_announce
@@ -33,7 +33,9 @@ class ProfileUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    display_name: str = Field(min_length=1, max_length=64)
+    display_name: str = Field(
+        min_length=1, max_length=64, json_schema_extra={"pattern": DISPLAY_NAME_PATTERN}
+    )
     preferred_language: str | None = Field(
         default=None, max_length=16, description="One of the catalogue's languages."
     )

@@ -14,7 +14,7 @@ from starlette.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
 
 from app.api.errors import ErrorResponse
-from app.api.http import EndpointDoc
+from app.api.http import ID_PATTERN, EndpointDoc
 
 _STATUS_TEXT = {
     400: "Bad request",
@@ -22,10 +22,17 @@ _STATUS_TEXT = {
     403: "Not allowed",
     404: "Not found",
     413: "Body too large",
+    415: "Body is not JSON (application/json)",
     422: "Invalid body or query",
     429: "Rate limited",
     503: "Store unavailable",
 }
+
+
+def _path_schema(name: str) -> dict[str, Any]:
+    if name in ("room_id", "session_id"):
+        return {"type": "string", "pattern": ID_PATTERN}
+    return {"type": "string"}
 
 
 def build_openapi(routes: list[BaseRoute], version: str) -> dict[str, Any]:
@@ -56,7 +63,7 @@ def build_openapi(routes: list[BaseRoute], version: str) -> dict[str, Any]:
             "responses": {},
         }
         params = [
-            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+            {"name": name, "in": "path", "required": True, "schema": _path_schema(name)}
             for name in re.findall(r"{(\w+)", route.path)
         ]
         if doc.query is not None:
@@ -79,12 +86,17 @@ def build_openapi(routes: list[BaseRoute], version: str) -> dict[str, Any]:
         ok = {"description": "OK"}
         if doc.response is not None:
             ok["content"] = {"application/json": {"schema": ref(doc.response)}}  # type: ignore[assignment]
+        if doc.links:
+            ok["links"] = {  # type: ignore[assignment]
+                name: {"operationId": operation_id, "parameters": parameters}
+                for name, operation_id, parameters in doc.links
+            }
         operation["responses"][str(doc.status)] = ok
         errors = set(doc.errors) | {429, 503}
         if doc.body is not None or doc.query is not None:
             errors |= {400, 422}
         if doc.body is not None:
-            errors.add(413)
+            errors |= {413, 415}
         if doc.auth:
             errors.add(401)
             operation["security"] = [{"bearer": []}]

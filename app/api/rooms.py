@@ -8,7 +8,16 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from app.api.errors import ApiError
-from app.api.http import EndpointDoc, body, documented, identity, query, respond, services
+from app.api.http import (
+    EndpointDoc,
+    body,
+    documented,
+    identity,
+    query,
+    respond,
+    services,
+    valid_id,
+)
 from app.models import Identity, Message, Peer, Room, SessionRecord
 from app.server_events import Notice, ServerEvents
 from app.services import Services
@@ -41,7 +50,7 @@ class RoomView(BaseModel):
 class MessagesQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    after: int = Field(default=0, ge=0)
+    after: int = Field(default=0, ge=0, le=2**31 - 1)
     limit: int = Field(default=200, ge=1, le=500)
 
 
@@ -67,7 +76,7 @@ async def readable_room(
     that a room id exists."""
     s = services(request)
     room_id = request.path_params["room_id"]
-    room = await s.rooms.get(room_id) if len(room_id) <= 64 else None
+    room = await s.rooms.get(room_id) if valid_id(room_id) else None
     allowed = room is not None and (
         await s.rooms.has_access(room_id, who.user_id)
         or (invite_token is not None and await s.rooms.invite_matches(room_id, invite_token))
@@ -85,6 +94,14 @@ async def readable_room(
         status=201,
         errors=(404,),
         tags=("rooms",),
+        links=tuple(
+            (name, operation_id, {"room_id": "$response.body#/room_id"})
+            for name, operation_id in (
+                ("GetRoom", "get_get_room"),
+                ("ListMessages", "get_list_messages"),
+                ("EndRoom", "delete_end_room"),
+            )
+        ),
     )
 )
 async def create_room(request: Request) -> Response:
@@ -135,6 +152,13 @@ async def get_room(request: Request) -> Response:
         response=SessionRecord,
         errors=(403, 404),
         tags=("rooms",),
+        links=tuple(
+            (name, operation_id, {"session_id": "$response.body#/session_id"})
+            for name, operation_id in (
+                ("GetSession", "get_get_session"),
+                ("GetTranscript", "get_get_transcript"),
+            )
+        ),
     )
 )
 async def end_room(request: Request) -> Response:

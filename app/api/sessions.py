@@ -8,7 +8,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from app.api.errors import ApiError
-from app.api.http import EndpointDoc, documented, identity, respond, services
+from app.api.http import EndpointDoc, documented, identity, respond, services, valid_id
 from app.models import Identity, Message, SessionRecord
 
 
@@ -23,7 +23,7 @@ class Transcript(BaseModel):
 
 async def _own_session(request: Request, who: Identity) -> SessionRecord:
     session_id = request.path_params["session_id"]
-    record = await services(request).sessions.get(session_id) if len(session_id) <= 64 else None
+    record = await services(request).sessions.get(session_id) if valid_id(session_id) else None
     if record is None or who.user_id not in record.participants:
         raise ApiError(404, "session_not_found", "No such session in your history.")
     return record.model_copy(update={"summary": await services(request).summaries.get(session_id)})

@@ -18,9 +18,25 @@ class _RequestIdFilter(logging.Filter):
         return True
 
 
+class _NoConnectionChatter(logging.Filter):
+    """Drops the per-WebSocket lines (accepted, open, closed) uvicorn and websockets write at
+    INFO: they are access logs, which are off for HTTP too, and a client opening connections in
+    a loop would otherwise write three lines each."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno > logging.INFO or record.name != "uvicorn.error":
+            return True
+        message = str(record.msg)
+        return not (
+            message in ("connection open", "connection closed")
+            or message.startswith('%s - "WebSocket %s"')
+        )
+
+
 def configure_logging(level: str, replica_id: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(_RequestIdFilter())
+    handler.addFilter(_NoConnectionChatter())
     handler.setFormatter(
         JsonFormatter(
             "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
@@ -32,7 +48,8 @@ def configure_logging(level: str, replica_id: str) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     # uvicorn and engineio log through the root handler, in JSON too.
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "engineio", "socketio"):
+    names = ("uvicorn", "uvicorn.error", "uvicorn.access", "engineio", "socketio")
+    for name in (*names, "engineio.server", "socketio.server"):
         logger = logging.getLogger(name)
         logger.handlers[:] = []
         logger.propagate = True

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from app.models import Identity, Peer, Sender
 from app.realtime import schemas
+from app.realtime.server import GuardedServer, Refusal, client_ip
 from app.security.token_bucket import TokenBucket
 from app.security.tokens import InvalidToken
 from app.server_events import (
@@ -75,14 +76,21 @@ _JOIN_REFUSALS = {
     "room_full": ("room_full", "This room already has two people in the call."),
 }
 
+_RELAY_REFUSALS = {
+    "not_joined": ("not_joined", "Join the room first."),
+    "room_ended": ("room_ended", "This room has ended."),
+    "peer_not_found": ("peer_not_found", "That peer is not in this room."),
+}
+
 
 class RealtimeEvents:
-    def __init__(self, sio: socketio.AsyncServer, services: Services) -> None:
+    def __init__(self, sio: GuardedServer, services: Services) -> None:
         self.sio = sio
         self.s = services
         self.events = ServerEvents(sio)
         self.clients: dict[str, Client] = {}
         self.replica_id = services.replicas.replica_id
+        sio.gate = self
         sio.on("connect", self.on_connect)
         sio.on("disconnect", self.on_disconnect)
         self._on("join", schemas.Join, self.join)
@@ -168,6 +176,18 @@ class RealtimeEvents:
             raise socketio.exceptions.ConnectionRefusedError(
                 str(exc), {"code": "unauthorized"}
             ) from None
+        try:
+            admitted = await self.s.connections.acquire_user(who.user_id, sid)
+        except UNAVAILABLE_ERRORS as exc:
+            admitted = True  # fail open: the event limits still hold, and joins need Redis
+            log.warning("connection cap unavailable: %s", exc)
+        if not admitted:
+            self.s.metrics.socket_events.labels("connect", "too_many_connections").inc()
+            raise socketio.exceptions.ConnectionRefusedError(
+                f"You have {self.s.connections.per_user} connections open already; close a "
+                "tab and try again.",
+                {"code": "too_many_connections"},
+            )
         settings = self.s.settings
         self.clients[sid] = Client(
             identity=who,
@@ -181,6 +201,10 @@ class RealtimeEvents:
         if client is None:
             return
         self.s.metrics.socket_connections.dec()
+        try:
+            await self.s.connections.release_user(client.identity.user_id, sid)
+        except UNAVAILABLE_ERRORS as exc:
+            log.warning("could not give back the connection slot of %s: %s", sid, exc)
         for room_id in list(client.rooms):
             try:
                 await self._remove(sid, room_id)
@@ -200,6 +224,26 @@ class RealtimeEvents:
 
     async def _peer_left(self, room_id: str, peer: Peer, *, skip_sid: str) -> None:
         await self.events.send(PeerLeft(**peer.model_dump()), room=room_id, skip_sid=skip_sid)
+
+    async def transport_opened(self, eio_sid: str, environ: dict[str, Any]) -> Refusal | None:
+        try:
+            admitted = await self.s.connections.acquire_ip(client_ip(environ), eio_sid)
+        except UNAVAILABLE_ERRORS as exc:
+            log.warning("connection cap unavailable: %s", exc)
+            return None
+        if admitted:
+            return None
+        self.s.metrics.socket_events.labels("transport", "too_many_connections").inc()
+        return Refusal(
+            code="too_many_connections",
+            message="Too many connections from your address; close some and try again.",
+        )
+
+    async def transport_closed(self, eio_sid: str, environ: dict[str, Any]) -> None:
+        try:
+            await self.s.connections.release_ip(client_ip(environ), eio_sid)
+        except UNAVAILABLE_ERRORS as exc:
+            log.warning("could not give back the transport slot of %s: %s", eio_sid, exc)
 
     # -- rooms ------------------------------------------------------------------------------
 
@@ -259,9 +303,11 @@ class RealtimeEvents:
     async def _forward(
         self, sid: str, client: Client, room_id: str, to: str, relay: ServerEvent
     ) -> None:
-        await self._require_member(room_id, sid, client)
-        if to == sid or await self.s.rooms.member_user(room_id, to) is None:
-            raise EventError("peer_not_found", "That peer is not in this room.")
+        verdict = (
+            await self.s.rooms.may_relay(room_id, sid, to) if room_id in client.rooms else None
+        )
+        if verdict != "ok":
+            raise EventError(*_RELAY_REFUSALS[verdict or "not_joined"])
         await self.events.send(relay, to=to)
 
     # -- chat -------------------------------------------------------------------------------

@@ -79,6 +79,7 @@ class Presence:
         for dead in await self.registry.dead_replicas():
             if not await self.registry.claim(dead):
                 continue
+            await self.s.connections.forget_replica(dead)
             sockets = await self.registry.sockets_of(dead)
             log.info("replica %s is gone; removing its %d peers", dead, len(sockets))
             for sid, room_id in sockets.items():

@@ -6,8 +6,11 @@ The user id and display name of every request and socket come from here, never f
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -17,10 +20,15 @@ from jwt import PyJWK, PyJWKSet
 from app.config import Settings
 from app.models import Identity
 
+log = logging.getLogger(__name__)
+
 GUEST_ISSUER = "holo-tutor"
 GUEST_AUDIENCE = "holo-tutor:guest"
 JWKS_CACHE_SECONDS = 300
 JWKS_MIN_REFRESH_SECONDS = 30
+JWKS_FETCH_TIMEOUT_SECONDS = 5.0
+# A token naming a key we do not hold waits this long at most for the issuer.
+JWKS_MAX_WAIT_SECONDS = 3.0
 MAX_TOKEN_CHARS = 8192
 
 
@@ -29,40 +37,78 @@ class InvalidToken(Exception):
 
 
 class JwksCache:
-    """The external issuer's signing keys, fetched with the shared HTTP client and refreshed when
-    they age or when a token names a key we have not seen (the issuer rotated)."""
+    """The external issuer's signing keys, fetched with the shared HTTP client.
 
-    def __init__(self, http: httpx.AsyncClient, url: str) -> None:
+    Refreshed when they age or when a token names a key we have not seen (the issuer rotated),
+    and built for an issuer that is down or slow: one fetch at a time, shared by every request
+    that needs it; a token signed with a key we hold never waits for it (the refresh runs
+    behind); a token naming an unknown key waits at most ``max_wait``; and a failed fetch is not
+    retried for ``JWKS_MIN_REFRESH_SECONDS``, so an outage does not cost a fetch per request.
+    """
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        url: str,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        max_wait: float = JWKS_MAX_WAIT_SECONDS,
+    ) -> None:
         self._http = http
         self._url = url
+        self._clock = clock
+        self._max_wait = max_wait
         self._keys: dict[str, PyJWK] = {}
-        self._fetched_at = 0.0
-        self._lock = asyncio.Lock()
+        self._fetched_at: float | None = None  # last success
+        self._attempted_at: float | None = None  # last attempt, successful or not
+        self._refresh: asyncio.Task[None] | None = None
 
     async def key(self, kid: str | None) -> PyJWK:
-        now = time.monotonic()
-        if now - self._fetched_at > JWKS_CACHE_SECONDS or (
-            kid not in self._keys and now - self._fetched_at > JWKS_MIN_REFRESH_SECONDS
-        ):
-            await self._refresh()
+        now = self._clock()
+        known = self._lookup(kid)
+        stale = self._fetched_at is None or now - self._fetched_at > JWKS_CACHE_SECONDS
+        may_fetch = (
+            self._attempted_at is None or now - self._attempted_at > JWKS_MIN_REFRESH_SECONDS
+        )
+        if known is not None:
+            if stale and may_fetch:
+                self._start_refresh()
+            return known
+        if may_fetch or self._refresh is not None:
+            refresh = self._start_refresh()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(refresh), self._max_wait)
+            known = self._lookup(kid)
+        if known is None:
+            if not self._keys:
+                raise InvalidToken("the identity provider's keys are unavailable")
+            raise InvalidToken("token signed by an unknown key")
+        return known
+
+    def _lookup(self, kid: str | None) -> PyJWK | None:
         if kid is None and len(self._keys) == 1:
             return next(iter(self._keys.values()))
-        if kid is None or kid not in self._keys:
-            raise InvalidToken("token signed by an unknown key")
-        return self._keys[kid]
+        return self._keys.get(kid) if kid is not None else None
 
-    async def _refresh(self) -> None:
-        async with self._lock:
-            try:
-                response = await self._http.get(self._url, timeout=5.0)
-                response.raise_for_status()
-                key_set = PyJWKSet.from_dict(response.json())
-            except (httpx.HTTPError, ValueError, jwt.PyJWTError) as exc:
-                if not self._keys:
-                    raise InvalidToken("the identity provider's keys are unavailable") from exc
-                return  # keep serving with the keys we have
-            self._keys = {k.key_id or "": k for k in key_set.keys}
-            self._fetched_at = time.monotonic()
+    def _start_refresh(self) -> asyncio.Task[None]:
+        if self._refresh is None:
+            self._attempted_at = self._clock()
+            self._refresh = asyncio.create_task(self._fetch(), name="jwks-refresh")
+        return self._refresh
+
+    async def _fetch(self) -> None:
+        try:
+            response = await self._http.get(self._url, timeout=JWKS_FETCH_TIMEOUT_SECONDS)
+            response.raise_for_status()
+            key_set = PyJWKSet.from_dict(response.json())
+        except (httpx.HTTPError, ValueError, jwt.PyJWTError) as exc:
+            # Keep serving with the keys we have; the next attempt waits its turn.
+            log.warning("could not refresh the identity provider's keys: %s", exc)
+            return
+        finally:
+            self._refresh = None
+        self._keys = {k.key_id or "": k for k in key_set.keys}
+        self._fetched_at = self._clock()
 
 
 class TokenService:
@@ -124,11 +170,8 @@ class TokenService:
                 algorithms=["RS256", "RS384", "RS512", "ES256", "ES384", "EdDSA"],
                 audience=self._audience,
                 issuer=self._issuer,
-                options={
-                    "require": ["exp", "sub"],
-                    "verify_aud": self._audience is not None,
-                    "verify_iss": self._issuer is not None,
-                },
+                # Settings refuse a key set without both, so both are always checked.
+                options={"require": ["exp", "sub", "iss", "aud"]},
             )
         except jwt.PyJWTError as exc:
             raise InvalidToken(f"invalid token: {exc}") from exc

@@ -77,6 +77,25 @@ def replica_sockets(replica_id: str) -> str:
     return f"{PREFIX}replica:{replica_id}:sockets"
 
 
+# A safety net only: slots are given back on disconnect, or by the reaper when a replica dies.
+CONNECTION_SLOT_TTL = 24 * 3600
+
+
+def connections_of_user(user_id: str) -> str:
+    """Hash: Socket.IO sid -> replica id, the user's open connections (capped per user)."""
+    return f"{PREFIX}connections:user:{user_id}"
+
+
+def connections_of_ip(ip: str) -> str:
+    """Hash: Engine.IO sid -> replica id, a client address's open transports (capped per IP)."""
+    return f"{PREFIX}connections:ip:{ip}"
+
+
+def replica_connections(replica_id: str) -> str:
+    """Set: "<subject key> <connection id>" for every slot a replica holds (for the reaper)."""
+    return f"{PREFIX}replica:{replica_id}:connections"
+
+
 def rate_limit(scope: str, subject: str, window: int) -> str:
     return f"{PREFIX}ratelimit:{scope}:{subject}:{window}"
 

@@ -22,15 +22,17 @@ from app.store.redis import Redis
 MAX_HUMANS = 2
 
 JoinOutcome = Literal["ok", "not_found", "room_ended", "forbidden", "room_full"]
+RelayOutcome = Literal["ok", "not_joined", "room_ended", "peer_not_found"]
 
 _JOIN = """
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return {'not_found'} end
-if status ~= 'active' then return {'room_ended'} end
 local sid, user = ARGV[1], ARGV[2]
+-- Access first: a stranger must not learn that a room existed and ended.
 if redis.call('SISMEMBER', KEYS[4], user) == 0 and ARGV[7] ~= '1' then
   return {'forbidden'}
 end
+if status ~= 'active' then return {'room_ended'} end
 local members = redis.call('HGETALL', KEYS[2])
 local others, replaced, count = {}, {}, 0
 for i = 1, #members, 2 do
@@ -199,6 +201,21 @@ class RoomStore:
         return sorted(
             (Peer.model_validate_json(raw) for raw in infos.values()), key=lambda p: p.sid
         )
+
+    async def may_relay(self, room_id: str, sender: str, to: str) -> RelayOutcome:
+        """Whether a signal may go from one socket to another in a room: both members, and
+        the room not ended (one round trip)."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hget(keys.room(room_id), "status")
+            pipe.hmget(keys.room_members(room_id), [sender, to])
+            status, (sender_user, to_user) = await pipe.execute()
+        if sender_user is None:
+            return "not_joined"
+        if status != "active":
+            return "room_ended"
+        if to == sender or to_user is None:
+            return "peer_not_found"
+        return "ok"
 
     async def member_user(self, room_id: str, sid: str) -> str | None:
         user: str | None = await self._redis.hget(keys.room_members(room_id), sid)

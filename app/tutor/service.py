@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 # answered with an error instead of being tried again.
 MAX_ATTEMPTS = 3
 CONVERSATION_WINDOW = 200
+STOP_TIMEOUT_SECONDS = 2.0
 
 
 @dataclass
@@ -112,9 +113,14 @@ class Tutor:
         try:
             await asyncio.wait(loops)  # the loops run until cancelled
         finally:
-            for task in (*loops, *self._tasks):
+            tasks = [*loops, *self._tasks]
+            for task in tasks:
                 task.cancel()
-            await asyncio.gather(*loops, *self._tasks, return_exceptions=True)
+            # Bounded: a blocking read in a Redis client can swallow the cancellation (the
+            # embedded store's XREAD BLOCK does), and shutdown must not wait for it forever.
+            _, stuck = await asyncio.wait(tasks, timeout=STOP_TIMEOUT_SECONDS)
+            if stuck:
+                log.warning("%d tutor tasks did not stop when cancelled", len(stuck))
 
     async def finish(self, grace: float) -> None:
         """Shutting down: take no more jobs, and give the replies in flight up to ``grace``

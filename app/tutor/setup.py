@@ -26,7 +26,7 @@ from app.store.summaries import SummaryStore
 from app.tutor.jobs import ReplyJobs
 from app.tutor.observer import MetricsObserver
 from app.tutor.reply import ReplyConfig, ReplyDeps
-from app.tutor.service import Tutor
+from app.tutor.service import STOP_TIMEOUT_SECONDS, Tutor
 from app.tutor.summaries import Summarizer, SummaryJobs
 from app.tutor.usage import Budget, UsageStore
 
@@ -118,4 +118,4 @@ async def open_tutor(
         await tutor.finish(grace=min(10.0, settings.shutdown_grace_seconds / 2))
         for worker in workers:
             worker.cancel()
-        await asyncio.gather(*workers, return_exceptions=True)
+        await asyncio.wait(workers, timeout=STOP_TIMEOUT_SECONDS + 1)

@@ -103,8 +103,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 async def new_page(browser: Browser, request: pytest.FixtureRequest) -> AsyncIterator[NewPage]:
     """new_page(base_url) -> a page in its own context (its own storage: its own person).
     When the test fails, each context's Playwright trace (open with `playwright show-trace`)
-    and a screenshot of each page land in test-artifacts/e2e/failures/."""
+    and a screenshot of each page land in test-artifacts/e2e/failures/. Anything the app's
+    Content-Security-Policy blocked fails the test: the app must work under it."""
     contexts: list[BrowserContext] = []
+    blocked: list[str] = []
 
     async def make(base_url: str, width: int = 1280, height: int = 860) -> Page:
         context = await browser.new_context(
@@ -117,6 +119,10 @@ async def new_page(browser: Browser, request: pytest.FixtureRequest) -> AsyncIte
         contexts.append(context)
         page = await context.new_page()
         page.set_default_timeout(15_000)
+        page.on(
+            "console",
+            lambda msg: blocked.append(msg.text) if "Content Security Policy" in msg.text else None,
+        )
         return page
 
     yield make
@@ -130,3 +136,4 @@ async def new_page(browser: Browser, request: pytest.FixtureRequest) -> AsyncIte
                 await page.screenshot(path=str(where / f"context{i}-page{j}.png"), full_page=True)
             await context.tracing.stop(path=str(where / f"context{i}-trace.zip"))
         await context.close()
+    assert not blocked, f"the Content-Security-Policy blocked: {blocked}"

@@ -179,3 +179,34 @@ async def test_a_stalled_replica_taken_for_dead_reconnects_its_clients(
     assert ack["ok"]
     assert (await bea.next("message"))["text"] == "back"
     assert bea.pending("peer-left") == 0  # she was told once
+
+
+async def test_a_replica_restarted_in_place_leaves_no_ghost(
+    redis_server: RedisServer, start_replica: ReplicaFactory, sockets: Callable[..., SocketClient]
+) -> None:
+    """A pod's container restarted in place (crash, OOM kill) comes back with the same replica
+    id at once: the sockets of the process that died must still be reaped."""
+    a = start_replica("ghost-a", redis_server.url)
+    b = start_replica("ghost-b", redis_server.url)
+    learner = await Api.guest(a.url, "Ann")
+    friend = await Api.guest(b.url, "Bea")
+    room = await learner.create_room()
+    rid, invite = room["room_id"], room["invite_token"]
+    ann = await sockets(a.url, learner.token).connect()
+    bea = await sockets(b.url, friend.token).connect()
+    await ann.call("join", {"room_id": rid})
+    await bea.call("join", {"room_id": rid, "invite_token": invite})
+    bea_sid = (await ann.next("peer-joined"))["sid"]
+
+    b.kill()
+    b.start()  # the same HOLO_REPLICA_ID, before its heartbeat has even lapsed
+
+    left = await ann.next("peer-left", timeout=30)
+    assert left["sid"] == bea_sid
+    # The seat is free: someone else with the invite gets in.
+    cara = await Api.guest(b.url, "Cara")
+    ack = await (await sockets(b.url, cara.token).connect()).call(
+        "join", {"room_id": rid, "invite_token": invite}
+    )
+    assert ack["ok"], ack
+    assert [p["user_id"] for p in ack["peers"]] == [learner.user_id]

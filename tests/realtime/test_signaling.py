@@ -169,3 +169,33 @@ async def test_invalid_token_is_refused_at_connect(
             assert refusal["data"] == {"code": "unauthorized"}, refusal
         else:
             raise AssertionError(f"connected with token {token!r}")
+
+
+async def test_an_ended_room_looks_missing_to_strangers_and_relays_nothing(
+    cluster: list[Replica], sockets: Callable[..., SocketClient]
+) -> None:
+    room, ann, tom, learner, _tutor = await open_call(cluster, sockets)
+    rid = room["room_id"]
+    ended = await learner.request("DELETE", f"/api/rooms/{rid}")
+    assert ended.status_code == 200
+    await tom.next("notice")
+
+    # Signaling inside an ended room is refused, and nothing reaches the other side.
+    for event, body in (
+        ("offer", {"sdp": OFFER}),
+        ("answer", {"sdp": ANSWER}),
+        ("candidate", {"candidate": CANDIDATE}),
+    ):
+        ack = await ann.call(event, {"room_id": rid, "to": tom.sid, **body})
+        assert ack["error"]["code"] == "room_ended", ack
+    assert tom.pending("offer") == tom.pending("answer") == tom.pending("candidate") == 0
+
+    # A stranger cannot tell an ended room from one that never existed.
+    stranger = await Api.guest(cluster[1].url, "Eve")
+    eve = await sockets(cluster[1].url, stranger.token).connect()
+    ended_room = await eve.call("join", {"room_id": rid})
+    missing_room = await eve.call("join", {"room_id": "00000000-0000-4000-8000-000000000000"})
+    assert ended_room["error"] == missing_room["error"]
+    assert ended_room["error"]["code"] == "room_not_found"
+    # The people who were in it are told it ended.
+    assert (await ann.call("join", {"room_id": rid}))["error"]["code"] == "room_ended"

@@ -45,7 +45,9 @@ class Pair:
         finally:
             client.close()
         assert len(pending) == 1, pending
-        return self.replicas[str(pending[0]["consumer"])]
+        # A replica's consumer is its identity: HOLO_REPLICA_ID plus a per-start suffix.
+        name, _pid, _start = str(pending[0]["consumer"]).rsplit("-", 2)
+        return self.replicas[name]
 
     def jobs_left(self) -> int:
         client = redis.Redis.from_url(self.redis.url, decode_responses=True)

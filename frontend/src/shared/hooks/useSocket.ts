@@ -43,6 +43,11 @@ export function useSocket(token: string | null, url: string = "/"): SocketState 
         setStatus("refused");
         setError(err.message);
         reportUnauthorized();
+      } else if (err.data?.code === "too_many_connections") {
+        // Too many tabs open: say so, and try again now and then (a tab may be closed).
+        setStatus("reconnecting");
+        setError(err.message);
+        if (!s.active) retry = setTimeout(() => s.connect(), 5000);
       } else {
         setStatus("reconnecting");
         // A refused handshake (e.g. a draining replica) is not retried by socket.io itself.

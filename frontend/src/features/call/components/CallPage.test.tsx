@@ -139,6 +139,20 @@ describe("CallPage", () => {
     expect(screen.getByRole("link", { name: "See the transcript" })).toHaveAttribute("href", "/history/s1");
   });
 
+  it("says so when the server refuses the connection for too many open tabs", async () => {
+    renderCall();
+    await screen.findByRole("heading", { name: "Session with Ada" });
+    const refusal = Object.assign(new Error("You have 5 connections open already; close a tab and try again."), {
+      data: { code: "too_many_connections" },
+    });
+    act(() => {
+      sockets[0].connected = false;
+      sockets[0].push("connect_error", refusal);
+    });
+    expect(screen.getByRole("alert")).toHaveTextContent("close a tab");
+    expect(screen.getByRole("status", { name: "" })).toHaveTextContent("reconnecting");
+  });
+
   it("rejoins after the socket reconnects, and an invitee's Leave goes home", async () => {
     renderCall();
     await screen.findByRole("heading", { name: "Session with Ada" });

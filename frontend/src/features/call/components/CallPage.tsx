@@ -171,6 +171,7 @@ export function CallPage() {
           <ConnectionStatus
             state={room.joined ? rtc.callState : socketStatus === "reconnecting" ? "reconnecting" : "joining"}
           />
+          {socketStatus === "reconnecting" && socketError && <p role="alert">{socketError}</p>}
         </div>
         {(videoSoundBlocked || voice.blocked) && (
           <button type="button" className="primary" onClick={enableSound}>
