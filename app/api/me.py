@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+import re
 import time
 from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from app.api.auth import DISPLAY_NAME_PATTERN, printable_name
+from app.api.auth import DISPLAY_NAME_PATTERN, NOT_TEXT, printable_name
 from app.api.errors import ApiError
 from app.api.http import EndpointDoc, body, documented, identity, respond, services
 from app.api.rooms import end_and_announce
-from app.catalogue import Level
+from app.catalogue import Catalogue, Level
 from app.models import Message, Profile, SessionRecord
 from app.providers.errors import StorageError
 from app.services import Services
@@ -28,20 +31,50 @@ MAX_TOPICS_SHOWN = 10
 OTHER_LEARNER = "another-learner"
 
 
-class ProfileUpdate(BaseModel):
-    """The whole profile (a PUT replaces it)."""
+@functools.cache
+def _catalogue_choices() -> tuple[list[str], list[str]]:
+    """The languages and subjects of the packaged catalogue, for the profile's schema."""
+    companions = Catalogue.load().companions()
+    return (
+        sorted({lang for c in companions for lang in c.languages}),
+        sorted({c.subject for c in companions}),
+    )
 
-    model_config = ConfigDict(extra="forbid")
+
+def _languages_enum(schema: dict[str, Any]) -> None:
+    schema["enum"] = _catalogue_choices()[0]
+
+
+def _subjects_enum(schema: dict[str, Any]) -> None:
+    schema["propertyNames"] = {"enum": _catalogue_choices()[1]}
+
+
+LanguageCode = Annotated[str, Field(max_length=16, json_schema_extra=_languages_enum)]
+# Free text, lines allowed: the display name's rule without its ban on newlines and tabs.
+_GOALS_NOT_TEXT = NOT_TEXT.replace(r"\u0000-\u001f", r"\u0000-\u0008\u000b-\u001f")
+GOALS_PATTERN = rf"^[^{_GOALS_NOT_TEXT}]*$"
+_GOALS = re.compile(GOALS_PATTERN)
+
+
+class ProfileUpdate(BaseModel):
+    """The whole profile (a PUT replaces it). Strict: ``"memory": 0`` is not a boolean."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     display_name: str = Field(
         min_length=1, max_length=64, json_schema_extra={"pattern": DISPLAY_NAME_PATTERN}
     )
-    preferred_language: str | None = Field(
-        default=None, max_length=16, description="One of the catalogue's languages."
+    preferred_language: LanguageCode | None = Field(
+        default=None, description="One of the catalogue's languages."
     )
-    goals: str = Field(default="", max_length=MAX_GOALS_CHARS)
+    goals: str = Field(
+        default="", max_length=MAX_GOALS_CHARS, json_schema_extra={"pattern": GOALS_PATTERN}
+    )
     levels: dict[str, Level] = Field(
-        default_factory=dict, max_length=20, description="Subject (from the catalogue) -> level."
+        default_factory=dict,
+        max_length=20,
+        description="Subject (from the catalogue) -> level.",
+        json_schema_extra=_subjects_enum,
     )
     memory: bool = True
 
@@ -50,10 +83,9 @@ class ProfileUpdate(BaseModel):
     @field_validator("goals")
     @classmethod
     def _plain_text(cls, value: str) -> str:
-        value = value.strip()
-        if not all(c.isprintable() or c in "\n\t" for c in value):
-            raise ValueError("must be printable text")
-        return value
+        if not _GOALS.fullmatch(value) or any("\ud800" <= c <= "\udfff" for c in value):
+            raise ValueError("must be text (no control or invisible formatting characters)")
+        return value.strip()
 
 
 class TopicCount(BaseModel):

@@ -57,6 +57,7 @@ async def test_the_profile_is_kept_and_only_its_owner_sees_it(embedded: Replica)
         ({"goals": "bad\u0000goal"}, "goals"),
         ({"display_name": ""}, "display_name"),
         ({"memory": "sometimes"}, "memory"),
+        ({"memory": 0}, "memory"),  # strict: found by the contract fuzzer
         ({"user_id": "someone-else"}, "user_id"),
     ],
 )

@@ -481,7 +481,7 @@ export interface components {
         };
         /**
          * ProfileUpdate
-         * @description The whole profile (a PUT replaces it).
+         * @description The whole profile (a PUT replaces it). Strict: ``"memory": 0`` is not a boolean.
          */
         ProfileUpdate: {
             /** Display Name */
@@ -508,7 +508,7 @@ export interface components {
              * @description One of the catalogue's languages.
              * @default null
              */
-            preferred_language?: string | null;
+            preferred_language?: ("ar" | "de" | "en" | "es" | "fr" | "hi" | "ja" | "pt" | "zh") | null;
         };
         /** Progress */
         Progress: {

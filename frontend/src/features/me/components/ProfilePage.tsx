@@ -5,9 +5,12 @@ import { useAsync } from "@/shared/hooks/useAsync";
 import { languageName } from "@/shared/lib/languages";
 import { downloadJson, eraseMe, fetchCompanions, fetchExport, fetchProfile, LEVELS, MAX_GOALS, saveProfile } from "../api/me";
 
+// The server names the catalogue's languages in its schema; the stored profile holds one of them.
+type Language = NonNullable<ProfileUpdate["preferred_language"]>;
+
 const toUpdate = (p: Profile): ProfileUpdate => ({
   display_name: p.display_name,
-  preferred_language: p.preferred_language ?? null,
+  preferred_language: (p.preferred_language ?? null) as Language | null,
   goals: p.goals ?? "",
   levels: (p.levels ?? {}) as ProfileUpdate["levels"],
   memory: p.memory ?? true,
@@ -72,7 +75,7 @@ function ProfileForm({ profile, catalogue }: { profile: Profile; catalogue: Comp
       <div className="field">
         <label htmlFor="p-language">Preferred language</label>
         <select id="p-language" value={form.preferred_language ?? ""}
-          onChange={(e) => setForm({ ...form, preferred_language: e.target.value || null })}>
+          onChange={(e) => setForm({ ...form, preferred_language: (e.target.value || null) as Language | null })}>
           <option value="">No preference</option>
           {languages.map((code) => (
             <option key={code} value={code}>{languageName(code)}</option>
