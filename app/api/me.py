@@ -318,6 +318,10 @@ async def erase_me(request: Request) -> Response:
             await end_and_announce(s, room)
             if s.tutor is not None:
                 await s.tutor.stop(room_id)
+    # Their connections close (on whichever replica holds them): what a connection carries
+    # (membership, presence, its slot) names the learner.
+    for sid in await s.learners.connected_sids(user_id):
+        await s.sio.disconnect(sid)
     records = [
         record
         for session_id in await s.learners.session_ids(user_id)
@@ -343,6 +347,7 @@ async def erase_me(request: Request) -> Response:
         else:
             await s.learners.leave_session(record, user_id)
     await s.learners.erase_user_keys(user_id)
+    await s.learners.forget_connections(user_id)
     s.metrics.erasures.inc()
     log.info(
         "a learner erased their data (%d sessions, %d opened by them)", len(records), len(owned)

@@ -111,6 +111,21 @@ class LearnerData:
             pipe.zrem(keys.user_sessions(user_id), sid)
             await pipe.execute()
 
+    async def connected_sids(self, user_id: str) -> list[str]:
+        """The learner's open Socket.IO connections, on every replica."""
+        return [str(sid) for sid in await self._redis.hkeys(keys.connections_of_user(user_id))]
+
+    async def forget_connections(self, user_id: str) -> None:
+        """Their connection slots (the replicas' disconnect handlers give them back too, a
+        moment later; whichever comes second finds nothing)."""
+        subject = keys.connections_of_user(user_id)
+        held: dict[str, str] = await self._redis.hgetall(subject)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for sid, replica_id in held.items():
+                pipe.srem(keys.replica_connections(replica_id), f"{subject} {sid}")
+            pipe.delete(subject)
+            await pipe.execute()
+
     async def erase_user_keys(self, user_id: str) -> int:
         """Every key of the learner's own (profile, progress, memory, session index...)."""
         return await self._delete_matching(_glob_escape(keys.user_prefix(user_id)) + "*")

@@ -104,6 +104,8 @@ async def test_export_then_erase_leaves_nothing_with_the_user_id(
     assert r.status_code == 204, r.text
     ended = await live_sock.next("notice")
     assert ended["code"] == "room_ended"
+    for sock in (live_sock, ann_sock):  # closed, on both replicas
+        await sock.next("disconnect")
 
     with SyncRedis.from_url(tutor_redis.url, decode_responses=True) as redis:
         assert redis_mentions(redis, user_id) == []
