@@ -135,6 +135,13 @@ class Settings(BaseSettings):
     # Replies one replica runs at once; more jobs wait in the queue for any replica.
     tutor_max_replies: int = Field(default=32, ge=1)
 
+    # The tutor's memory (docs/tutor.md): a new session with a companion starts with the
+    # learner's profile and the summaries of their last few sessions with it, cut to a budget.
+    memory_sessions: int = Field(default=3, ge=1, le=20)
+    memory_context_tokens: int = Field(default=400, ge=0, le=4000)
+    # The most a session summary may be (the model is stopped there, the fields are cut).
+    summary_max_tokens: int = Field(default=200, ge=32, le=1000)
+
     stun_urls: CsvList = Field(default_factory=lambda: ["stun:stun.l.google.com:19302"])
     turn_urls: CsvList = Field(default_factory=list)
     turn_realm: str = "holotutor.local"
