@@ -67,3 +67,9 @@ class MemoryStorage:
 
     async def url_for(self, key: str) -> str:
         return f"mem://{key}"
+
+    async def delete_prefix(self, prefix: str) -> int:
+        gone = [key for key in self.objects if key.startswith(prefix)]
+        for key in gone:
+            del self.objects[key]
+        return len(gone)
