@@ -72,7 +72,13 @@ async def test_export_then_erase_leaves_nothing_with_the_user_id(
         "join", {"room_id": room["room_id"], "invite_token": room["invite_token"]}
     )
     assert joined["ok"]
-    said = {"room_id": room["room_id"], "text": "Ann here: what is a variable?", "client_id": "x"}
+    # Two people in the room: the Ask toggle addresses the tutor.
+    said = {
+        "room_id": room["room_id"],
+        "text": "Ann here: what is a variable?",
+        "client_id": "x",
+        "to_tutor": True,
+    }
     assert (await ann_sock.call("message", said))["ok"]
     await reply_done(bea_sock)
     shared = (await bea.request("DELETE", f"/api/rooms/{room['room_id']}")).json()
