@@ -73,3 +73,19 @@ class MemoryStorage:
         for key in gone:
             del self.objects[key]
         return len(gone)
+
+
+class NoEmitter:
+    """An emitter for tutor parts run in the test process: nobody is connected to hear."""
+
+    async def emit(
+        self,
+        event: str,
+        data: object = None,
+        *,
+        to: str | None = None,
+        room: str | None = None,
+        skip_sid: str | None = None,
+        ignore_queue: bool = False,
+    ) -> None:
+        pass

@@ -23,7 +23,7 @@ Sockets = Callable[..., SocketClient]
 
 def redis_mentions(redis: SyncRedis, text: str) -> list[str]:
     """Every key whose name or value contains ``text``."""
-    read = {
+    read: dict[str, Callable[[str], Any]] = {
         "string": lambda key: redis.get(key),
         "hash": lambda key: redis.hgetall(key),
         "list": lambda key: redis.lrange(key, 0, -1),
@@ -33,7 +33,8 @@ def redis_mentions(redis: SyncRedis, text: str) -> list[str]:
     }
     found = []
     for key in redis.scan_iter(count=1000):
-        value: Any = read.get(redis.type(key), lambda key: "")(key)
+        reader = read.get(redis.type(key))
+        value: Any = reader(key) if reader is not None else ""
         if text in key or text in repr(value):
             found.append(key)
     return found

@@ -33,7 +33,7 @@ from tests.clients import Api, SocketClient
 from tests.conftest import CHAT_KEY
 from tests.servers import RedisServer, Replica
 from tests.stubs.openai_chat import OpenAIChatStub
-from tests.tutor.engines import MemoryStorage
+from tests.tutor.engines import MemoryStorage, NoEmitter
 from tests.tutor.memory_steps import (
     session_with,
     summaries_from_stub,
@@ -154,11 +154,6 @@ async def real_redis(redis_server: RedisServer) -> AsyncIterator[Redis]:
     client = create_redis(Settings(redis_url=redis_server.url))
     yield client
     await client.aclose()
-
-
-class NoEmitter:
-    async def emit(self, event: str, data: object = None, *, room: str | None = None) -> None:
-        pass
 
 
 def summarizer(

@@ -11,7 +11,9 @@ from app.models import Profile, SessionSummary
 from app.tutor.memory import Remembered, greeting, memory_text
 from app.tutor.summaries import MAX_TOPICS, parse_summary
 
-ADA = Catalogue.load().get("ada-math")
+_ADA = Catalogue.load().get("ada-math")
+assert _ADA is not None
+ADA = _ADA
 assert ADA is not None
 
 
