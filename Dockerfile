@@ -37,12 +37,13 @@ ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml ./
 RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > requirements.txt \
  && pip install -r requirements.txt
 
 # The app: app/ and the TURN code it shares with the operator.
 FROM deps AS venv
+COPY README.md ./
 COPY app/ app/
 COPY operator/holo_turn/ operator/holo_turn/
 RUN pip wheel --no-deps --wheel-dir /wheels . \
@@ -53,6 +54,7 @@ RUN pip wheel --no-deps --wheel-dir /wheels . \
 FROM deps AS venv-operator
 RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['operator']))" > operator-requirements.txt \
  && pip install -r operator-requirements.txt
+COPY README.md ./
 COPY operator/ operator/
 RUN pip wheel --no-deps --wheel-dir /wheels . \
  && pip install --no-deps /wheels/*.whl \

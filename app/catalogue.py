@@ -53,6 +53,9 @@ class Catalogue:
         text = resources.files("app").joinpath("companions.yaml").read_text(encoding="utf-8")
         return cls(TypeAdapter(list[Companion]).validate_python(yaml.safe_load(text)))
 
+    def companions(self) -> list[Companion]:
+        return list(self._by_id.values())
+
     def get(self, companion_id: str) -> Companion | None:
         return self._by_id.get(companion_id)
 

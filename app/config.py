@@ -64,7 +64,7 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     # Commands wait at most this long on a dead Redis, so a request fails fast with 503.
     redis_socket_timeout: float = Field(default=5.0, gt=0)
-    redis_max_connections: int = Field(default=32, ge=4, le=10_000)
+    redis_max_connections: int = Field(default=6, ge=4, le=10_000)
 
     auth_secret: SecretStr = SecretStr(DEV_AUTH_SECRET)
     auth_token_ttl_seconds: int = Field(default=24 * 3600, ge=60)
@@ -160,6 +160,12 @@ class Settings(BaseSettings):
     stt_timeout_seconds: float = Field(default=10.0, gt=0)
     # Monthly seconds of audio sent to a billed STT vendor; 0 = no limit.
     stt_seconds_budget: int = Field(default=100_000, ge=0)
+    # The tutor's memory (docs/tutor.md): a new session with a companion starts with the
+    # learner's profile and the summaries of their last few sessions with it, cut to a budget.
+    memory_sessions: int = Field(default=3, ge=1, le=20)
+    memory_context_tokens: int = Field(default=400, ge=0, le=4000)
+    # The most a session summary may be (the model is stopped there, the fields are cut).
+    summary_max_tokens: int = Field(default=200, ge=32, le=1000)
 
     stun_urls: CsvList = Field(default_factory=lambda: ["stun:stun.l.google.com:19302"])
     turn_urls: CsvList = Field(default_factory=list)

@@ -24,7 +24,7 @@ from starlette.routing import BaseRoute
 from starlette.types import Receive, Scope, Send
 
 from app import __version__
-from app.api import auth, companions, health, ice, rooms, sessions
+from app.api import auth, companions, health, ice, me, rooms, sessions
 from app.api.errors import EXCEPTION_HANDLERS
 from app.api.media import media_route
 from app.api.middleware import RateLimitMiddleware, RequestContextMiddleware
@@ -47,14 +47,19 @@ from app.security.tokens import TokenService
 from app.services import Lifecycle, Services
 from app.store.connections import ConnectionSlots
 from app.store.health import StoreHealth
+from app.store.learners import LearnerData
 from app.store.messages import MessageStore
+from app.store.profiles import ProfileStore
 from app.store.ratelimit import RateLimiter
 from app.store.redis import pubsub_redis_client, redis_client
 from app.store.replicas import ReplicaRegistry
 from app.store.rooms import RoomStore
 from app.store.sessions import SessionStore
+from app.store.summaries import SummaryStore
 from app.store.turn import TurnSecrets
+from app.tutor.memory import Memory
 from app.tutor.setup import local_media, open_tutor
+from app.tutor.summaries import SummaryJobs
 from app.voice.setup import open_voice
 
 log = logging.getLogger(__name__)
@@ -127,6 +132,7 @@ def _routes(settings: Settings, media: LocalStorage | None) -> list[BaseRoute]:
         *companions.routes,
         *rooms.routes,
         *sessions.routes,
+        *me.routes,
         *ice.routes,
     ]
     routes += openapi_routes(list(routes), __version__)
@@ -143,7 +149,7 @@ def _middleware(settings: Settings, metrics: Metrics) -> list[Middleware]:
         Middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST", "DELETE"],
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
             expose_headers=["X-Request-ID", "Retry-After"],
         ),
@@ -172,7 +178,7 @@ def create_app(settings: Settings | None = None) -> HoloApp:
             redis = await stack.enter_async_context(redis_client(settings, name))
             if isinstance(sio.manager, RedisPubSubManager):
                 pubsub = await stack.enter_async_context(pubsub_redis_client(settings, name))
-                sio.manager.bind(redis, pubsub)
+                sio.manager.bind(redis, pubsub, settings.redis_socket_timeout)
                 # python-socketio starts the listener at the first connection; start it now so
                 # readiness can wait for the subscription and REST-triggered emits reach peers.
                 sio.manager_initialized = True
@@ -181,7 +187,7 @@ def create_app(settings: Settings | None = None) -> HoloApp:
             # command pool cannot make a live replica look dead.
             presence_redis = (
                 await stack.enter_async_context(
-                    redis_client(settings, f"{name}:presence", max_connections=2)
+                    redis_client(settings, f"{name}:presence", max_connections=1)
                 )
                 if settings.redis_url
                 else redis
@@ -190,6 +196,9 @@ def create_app(settings: Settings | None = None) -> HoloApp:
                 httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0))
             )
             stack.push_async_callback(_quietly, sio.shutdown)
+            messages = MessageStore(redis)
+            profiles = ProfileStore(redis)
+            summaries = SummaryStore(redis)
             services = Services(
                 settings=settings,
                 metrics=metrics,
@@ -200,12 +209,24 @@ def create_app(settings: Settings | None = None) -> HoloApp:
                 catalogue=catalogue,
                 rooms=RoomStore(redis),
                 turn_secrets=TurnSecrets(redis),
-                messages=MessageStore(redis),
+                messages=messages,
                 sessions=SessionStore(redis),
                 replicas=ReplicaRegistry(
                     presence_redis, replica_id, settings.heartbeat_ttl_seconds
                 ),
                 limiter=RateLimiter(redis, limit=settings.rate_limit_per_minute),
+                profiles=profiles,
+                learners=LearnerData(redis),
+                summaries=summaries,
+                summary_jobs=SummaryJobs(redis, consumer=replica_id),
+                memory=Memory(
+                    profiles=profiles,
+                    summaries=summaries,
+                    messages=messages,
+                    metrics=metrics,
+                    sessions=settings.memory_sessions,
+                    budget_tokens=settings.memory_context_tokens,
+                ),
                 connections=ConnectionSlots(
                     redis,
                     replica_id,
@@ -264,6 +285,8 @@ def create_app(settings: Settings | None = None) -> HoloApp:
                     messages=services.messages,
                     consumer=replica_id,
                     storage=storage,
+                    sessions=services.sessions,
+                    summaries=summaries,
                 )
             )
             services.voice = await stack.enter_async_context(

@@ -74,3 +74,43 @@ class SessionRecord(Frozen):
     duration_seconds: int
     message_count: int
     transcript_preview: str
+    # Attached on read (written by the summary job shortly after the room ends).
+    summary: SessionSummary | None = None
+
+
+SummaryStatus = Literal["ready", "skipped", "failed"]
+
+
+class SessionSummary(Frozen):
+    """What a session was about, for the history page and the tutor's memory."""
+
+    status: SummaryStatus
+    # ready: "llm" (written by the model) or "learner_messages" (the offline tutor: built from
+    # the learner's own messages, no model involved); skipped/failed: why there is none.
+    source: Literal["llm", "learner_messages"] | None = None
+    reason: Literal["llm_budget", "no_learner_messages", "llm_error", "unreadable"] | None = None
+    label: str = Field(description="One line for people: what this summary is, or why none.")
+    topics: list[str] = Field(default_factory=list)
+    went_well: str = ""
+    practise_next: str = ""
+    written_at: float
+
+
+class Profile(Frozen):
+    """A learner's profile: what they tell the tutor about themselves."""
+
+    user_id: str
+    display_name: str
+    preferred_language: str | None = None
+    goals: str = ""
+    levels: dict[str, str] = Field(
+        default_factory=dict, description="Level per subject, e.g. {'mathematics': 'secondary'}."
+    )
+    memory: bool = Field(
+        default=True,
+        description="Whether new sessions start with the profile and earlier summaries.",
+    )
+    updated_at: float | None = None
+
+
+SessionRecord.model_rebuild()

@@ -199,10 +199,27 @@ class ServerEvents:
         to: str | None = None,
         skip_sid: str | None = None,
         local_only: bool = False,
+        via_room: str | None = None,
     ) -> None:
         """To a room, to one socket (``to``), or, with neither, to every client of the cluster
-        (``local_only``: this replica's clients only)."""
-        data = payload.model_dump(mode="json", exclude_none=True, by_alias=True)
+        (``local_only``: this replica's clients only). ``via_room``: the room the socket ``to``
+        is in, so that a room-affine manager (app/realtime/manager.py) sends it through the
+        room's channel instead of the one every replica reads."""
+        manager = getattr(self._emitter, "manager", None)
+        emit_to_member = getattr(manager, "emit_to_member", None)
+        if to is not None and via_room is not None and emit_to_member is not None:
+            await emit_to_member(payload.event, self.data(payload), sid=to, room=via_room)
+            return
         await self._emitter.emit(
-            payload.event, data, to=to, room=room, skip_sid=skip_sid, ignore_queue=local_only
+            payload.event,
+            self.data(payload),
+            to=to,
+            room=room,
+            skip_sid=skip_sid,
+            ignore_queue=local_only,
         )
+
+    @staticmethod
+    def data(payload: ServerEvent) -> dict[str, Any]:
+        """The event's payload as it goes on the wire."""
+        return payload.model_dump(mode="json", exclude_none=True, by_alias=True)

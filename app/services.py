@@ -20,13 +20,18 @@ from app.providers.storage.links import AudioLinks
 from app.security.tokens import TokenService
 from app.store.connections import ConnectionSlots
 from app.store.health import StoreHealth
+from app.store.learners import LearnerData
 from app.store.messages import MessageStore
+from app.store.profiles import ProfileStore
 from app.store.ratelimit import RateLimiter
 from app.store.replicas import ReplicaRegistry
 from app.store.rooms import RoomStore
 from app.store.sessions import SessionStore
+from app.store.summaries import SummaryStore
 from app.store.turn import TurnSecrets
+from app.tutor.memory import Memory
 from app.tutor.service import Tutor
+from app.tutor.summaries import SummaryJobs
 from app.voice.hub import VoiceHub
 
 
@@ -52,6 +57,11 @@ class Services:
     sessions: SessionStore
     replicas: ReplicaRegistry
     limiter: RateLimiter
+    profiles: ProfileStore
+    learners: LearnerData
+    summaries: SummaryStore
+    summary_jobs: SummaryJobs
+    memory: Memory
     connections: ConnectionSlots
     lifecycle: Lifecycle = field(default_factory=Lifecycle)
     # Set by the lifespan once providers and storage are open.

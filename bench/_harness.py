@@ -191,10 +191,12 @@ def ensure_node() -> str:
     return node
 
 
-def spawn_node(name: str, redis_url: str | None, store: bool = True) -> Proc:
+def spawn_node(name: str, redis_url: str | None, store: bool = True, sharded: bool = False) -> Proc:
+    """sharded: @socket.io/redis-adapter's sharded adapter (dynamic mode: a channel per room)."""
     node = ensure_node()
     port = free_port()
     env = dict(os.environ, PORT=str(port), HOST="127.0.0.1", NAME=name, STORE="1" if store else "0")
+    env["ADAPTER"] = "sharded" if sharded else "classic"
     env["REDIS_URL"] = redis_url or ""
     popen = subprocess.Popen(
         [node, str(NODE_DIR / "server.js")],
@@ -216,7 +218,7 @@ def wait_ready(procs: list[Proc], timeout: float = 120) -> None:
 class Stack:
     """A redis-server (optional) and N servers of one kind on it."""
 
-    kind: str  # holo | node
+    kind: str  # holo | node | node-sharded
     servers: list[Proc]
     redis: Proc | None
 
@@ -290,7 +292,7 @@ def start_stack(
 ) -> Stack:
     """kind=holo: holo-tutor replicas (redis=False: one embedded process; tutor=False: without
     the AI tutor); kind=node: Node socket.io processes with the Redis adapter (redis=False:
-    in-memory; store=False: relay only)."""
+    in-memory; store=False: relay only); kind=node-sharded: with the sharded adapter."""
     rproc = start_redis(f"{prefix}redis") if redis else None
     url = f"redis://127.0.0.1:{rproc.port}/0" if rproc else None
     servers: list[Proc] = []
@@ -300,7 +302,7 @@ def start_stack(
             servers.append(
                 spawn_holo(name, url, tutor=tutor)
                 if kind == "holo"
-                else spawn_node(name, url, store)
+                else spawn_node(name, url, store, sharded=kind == "node-sharded")
             )
         wait_ready(servers)
         if kind == "holo" and not tutor:
@@ -319,13 +321,16 @@ def start_stack(
 
 def replica_connections(stack: Stack, counts: Counter[str]) -> dict[str, int]:
     """Redis connections per server process, from CLIENT LIST names: holo-tutor names its
-    connections ``holo:<replica>`` and ``holo:<replica>:pubsub``; the Node baseline
+    connections ``holo:<replica id>`` and ``holo:<replica id>:pubsub`` (the id is the
+    configured name plus a per-start suffix, ``-<pid>-<hex>``); the Node baseline
     ``node:<name>`` and ``node:<name>:sub``."""
     out: dict[str, int] = {}
     for p in stack.servers:
         prefix = f"{p.kind}:{p.name}"
         out[p.name] = sum(
-            n for name, n in counts.items() if name == prefix or name.startswith(prefix + ":")
+            n
+            for name, n in counts.items()
+            if name == prefix or name.startswith((prefix + ":", prefix + "-"))
         )
     return out
 
@@ -393,3 +398,61 @@ def _fmt(v: Any) -> str:
             return f"{v:.1f}"
         return f"{v:.2f}"
     return str(v)
+
+
+def start_profile(proc: Proc, seconds: float, tag: str) -> tuple[subprocess.Popen[bytes], Path]:
+    """``py-spy record`` of one server for ``seconds`` (collapsed stacks, for ``profile_summary``).
+    Needs py-spy in the venv and ptrace rights; the benches start it only with BENCH_PYSPY=1."""
+    spy = Path(sys.executable).with_name("py-spy")
+    LOGS.mkdir(parents=True, exist_ok=True)
+    out = LOGS / f"profile-{tag}-{proc.name}.txt"
+    popen = subprocess.Popen(
+        [
+            str(spy),
+            "record",
+            "--pid",
+            str(proc.popen.pid),
+            "--duration",
+            str(int(seconds)),
+            "--rate",
+            "200",
+            "--format",
+            "raw",
+            "--nonblocking",
+            "--output",
+            str(out),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    return popen, out
+
+
+def profile_summary(path: Path, top: int = 25) -> str:
+    """The functions a collapsed-stack profile spent its samples in: by own time (the leaf
+    frame) and by inclusive time (anywhere on the stack), as shares of all samples."""
+    own: Counter[str] = Counter()
+    incl: Counter[str] = Counter()
+    total = 0
+    if not path.exists():
+        return f"(no profile at {path})"
+    for line in path.read_text(errors="replace").splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        n = int(count)
+        total += n
+        frames = [
+            f.split(" (")[0] + " " + f.rsplit("/", 1)[-1].split(":")[0].rstrip(")")
+            for f in stack.split(";")
+        ]
+        own[frames[-1]] += n
+        for f in set(frames):
+            incl[f] += n
+    if not total:
+        return "(empty profile)"
+    lines = [f"{total} samples; own time:"]
+    lines += [f"  {n / total:6.1%}  {f}" for f, n in own.most_common(top)]
+    lines.append("inclusive:")
+    lines += [f"  {n / total:6.1%}  {f}" for f, n in incl.most_common(top)]
+    return "\n".join(lines)

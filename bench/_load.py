@@ -28,7 +28,15 @@ from typing import Any
 
 import httpx
 
-from bench._harness import Stack, log, percentile, pubsub_backlog, replica_connections
+from bench._harness import (
+    Stack,
+    log,
+    percentile,
+    profile_summary,
+    pubsub_backlog,
+    replica_connections,
+    start_profile,
+)
 
 TEXT_PAD = "hello from the bench"  # ~40-byte texts: "small messages"
 
@@ -50,7 +58,7 @@ async def make_rooms(stack: Stack, n_rooms: int, on: int | None = None) -> list[
     urls = [p.url for p in stack.servers[:on]]
     n = len(urls)
     places = [(urls[(2 * i) % n], urls[(2 * i + 1) % n]) for i in range(n_rooms)]
-    if stack.kind == "node":
+    if stack.kind.startswith("node"):
         return [
             RoomSpec(f"bench-{i}", "", a, f"tok-a-{i}", b, f"tok-b-{i}")
             for i, (a, b) in enumerate(places)
@@ -312,12 +320,20 @@ class Load:
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
+        profile = None
+        if os.environ.get("BENCH_PYSPY") and cmd == "saturate" and stack.kind == "holo":
+            # The first server, saturated: what the realtime core spends its CPU on.
+            profile = start_profile(stack.servers[0], arg["duration"], f"{arg.get('phase')}")
         cpu0, rcpu0, t0 = stack.server_cpu(), stack.redis_cpu(), time.monotonic()
         try:
             results = self._all(cmd, arg, timeout=arg["duration"] + 60)
         finally:
             stop.set()
             sampler.join()
+            if profile is not None:
+                profile[0].wait(30)
+                log(f"py-spy profile of {stack.servers[0].name} ({profile[1]}):")
+                print(profile_summary(profile[1]), flush=True)
         wall = time.monotonic() - t0
         cpu, rcpu = stack.server_cpu() - cpu0, stack.redis_cpu() - rcpu0
         stack.check_alive()

@@ -1,20 +1,21 @@
-"""Scale-out: server CPU per delivered message with 2 and with 4 replicas under the same load.
+"""Scale-out: server CPU per delivered message with 2, 4 and 8 replicas under the same load.
 
-The app's Socket.IO manager publishes every broadcast on one Redis channel that every replica
-subscribes to, so every replica receives and JSON-decodes every message, even those for rooms
-it holds no client of: the total CPU per message grows with the replica count. The same is
-measured for Node's socket.io with @socket.io/redis-adapter (whose subscribers also receive
-every message, msgpack-encoded) for reference.
+With one shared channel every replica receives every message, even those for rooms it holds no
+client of, and the total CPU per message grows with the replica count. The app publishes a
+room's events on the room's sharded channel, which only the replicas with a client in the room
+subscribe to. Measured beside Node's socket.io with @socket.io/redis-adapter (``node``: one
+channel, every subscriber receives every message) and with its sharded adapter in dynamic mode
+(``node-sharded``: a channel per room, like ours).
 
-A third run per stack puts the same clients on 2 of 4 servers: the 2 servers without clients
-("bystanders") show directly what the shared channel alone costs a replica per message.
+A last run per stack puts the same clients on 2 of 4 servers: the 2 servers without clients
+("bystanders") show directly what other rooms' traffic costs a replica per message.
 
 Load: the relay bench's fixed phase (50 rooms x 2 clients, the two clients of a room on different
-replicas), at 1 msg/s per client (100 msg/s offered) so that 4 replicas stay below capacity on a
+replicas), at 1 msg/s per client (100 msg/s offered) so that 8 replicas stay below capacity on a
 2-core machine, after a short warm-up. The tutor is off (as in realtime_relay's holo rows).
 
 Environment: BENCH_ROOMS (50), BENCH_RATE (1), BENCH_PHASE_SECONDS (6), BENCH_SCALE_STACKS
-(holo,node), BENCH_CLIENT_PROCS (2).
+(holo,node,node-sharded), BENCH_SCALE_REPLICAS (2,4,8), BENCH_CLIENT_PROCS (2).
 """
 
 from __future__ import annotations
@@ -62,40 +63,47 @@ def run(
 
 def main() -> None:
     rooms = int(os.environ.get("BENCH_ROOMS", "50"))
-    # 1 msg/s per client: 4 replicas, the clients and Redis must fit on 2 shared cores.
+    # 1 msg/s per client: 8 replicas, the clients and Redis must fit on 2 shared cores.
     rate = float(os.environ.get("BENCH_RATE", "1"))
     seconds = float(os.environ.get("BENCH_PHASE_SECONDS", "6"))
-    kinds = [k.strip() for k in os.environ.get("BENCH_SCALE_STACKS", "holo,node").split(",")]
+    kinds = [
+        k.strip() for k in os.environ.get("BENCH_SCALE_STACKS", "holo,node,node-sharded").split(",")
+    ]
+    counts = [int(n) for n in os.environ.get("BENCH_SCALE_REPLICAS", "2,4,8").split(",")]
     log(
         f"scale_out: {rooms} rooms x 2 clients, {rate * 2 * rooms:.0f} msg/s offered, "
-        f"{seconds:.0f}s, 2, 4 and 2+2 (bystanders) servers of: {', '.join(kinds)}"
+        f"{seconds:.0f}s, {', '.join(map(str, counts))} and 2+2 (bystanders) servers of: "
+        f"{', '.join(kinds)}"
     )
     results: dict[str, dict[str, Any]] = {}
     for kind in kinds:
-        for n in (2, 4):
+        for n in counts:
             results[f"{kind}{n}"] = run(kind, n, rooms, rate, seconds)
         # 4 servers, clients on the first 2 only: what a replica with no client in the rooms
-        # spends on the shared channel's traffic.
+        # spends on the traffic of rooms that are not its own.
         results[f"{kind}2+2"] = run(kind, 4, rooms, rate, seconds, on=2)
+    lo, hi = min(counts), max(counts)
     rows = []
     for kind in kinds:
-        two, four, by = results[f"{kind}2"], results[f"{kind}4"], results[f"{kind}2+2"]
-        c2, c4 = two["server_cpu_us_per_msg"], four["server_cpu_us_per_msg"]
-        bystander = sum(by["per_replica_cpu_s"][2:]) / 2 / max(by["delivered"], 1) * 1e6
+        by = results[f"{kind}2+2"]
+        per_msg = [results[f"{kind}{n}"]["server_cpu_us_per_msg"] for n in counts]
+        delivered = max(by["delivered"], 1)
+        active = sum(by["per_replica_cpu_s"][:2]) / 2 / delivered * 1e6
+        bystander = sum(by["per_replica_cpu_s"][2:]) / 2 / delivered * 1e6
+        by["active_cpu_us_per_msg"] = active
         by["bystander_cpu_us_per_msg"] = bystander
         rows.append(
             [
                 kind,
-                c2,
-                c4,
-                c4 / c2,
-                (c4 - c2) / 2,
+                *per_msg,
+                per_msg[-1] / per_msg[0],
+                active,
                 bystander,
-                two["redis_cpu_us_per_msg"],
-                four["redis_cpu_us_per_msg"],
-                two["rtt_p50_ms"],
-                four["rtt_p50_ms"],
-                four["sent"] - four["delivered"] + two["sent"] - two["delivered"],
+                bystander / active,
+                sum(
+                    results[f"{kind}{n}"]["sent"] - results[f"{kind}{n}"]["delivered"]
+                    for n in counts
+                ),
             ]
         )
     text = "\n".join(
@@ -103,31 +111,21 @@ def main() -> None:
             table(
                 [
                     "stack",
-                    "2 repl us/msg",
-                    "4 repl us/msg",
-                    "4/2 ratio",
-                    "us/msg per extra replica",
+                    *(f"{n} repl us/msg" for n in counts),
+                    f"{hi}/{lo}",
+                    "active us/msg",
                     "bystander us/msg",
-                    "redis 2",
-                    "redis 4",
-                    "p50 ms 2",
-                    "p50 ms 4",
+                    "bystander/active",
                     "lost",
                 ],
                 rows,
             ),
             "us/msg: CPU of all server processes per delivered message at the same offered load "
-            f"({rate * 2 * rooms:.0f} msg/s); 'per extra replica' = (4 - 2) / 2, the cost each "
-            "added replica puts on every message; bystander: CPU per message of a replica that "
-            "holds no client (4 servers, clients on 2 of them) - the cost of the shared channel "
-            "alone; redis: redis-server CPU per message.",
+            f"({rate * 2 * rooms:.0f} msg/s); {hi}/{lo}: how the total grows with the replica "
+            "count; active / bystander: CPU per message of each of the 2 replicas that hold the "
+            "clients and of each of the 2 that hold none (4 servers, clients on 2 of them).",
         ]
     )
-    if "holo" in kinds and "node" in kinds:
-        h = results["holo2+2"]["bystander_cpu_us_per_msg"]
-        n = results["node2+2"]["bystander_cpu_us_per_msg"]
-        if n > 0:
-            text += f"\nbystander cost per message, holo / node: {h / n:.1f}x"
     print()
     print(text, flush=True)
     write_results(

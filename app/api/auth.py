@@ -14,18 +14,28 @@ from app.api.http import EndpointDoc, body, documented, respond, services
 # Refused in a display name: control characters, and the invisible and direction-changing format
 # characters used to spoof a name. (Lone surrogates too, below: they are not text, cannot even be
 # stored, and a pattern naming them is one schemathesis and other tools cannot use.)
-_NOT_TEXT = (
+NOT_TEXT = (
     r"\u0000-\u001f\u007f-\u009f\u00ad\u200b-\u200f\u2028-\u202e\u2060-\u206f"
     r"\ufeff\ufff9-\uffff"
 )
 # The rule, in the syntax both Python and the OpenAPI document (ECMA-262) read: none of the
 # above, and at least one character that is not a space. Runs of spaces become one space.
-DISPLAY_NAME_PATTERN = rf"^[^{_NOT_TEXT}]*[^\s{_NOT_TEXT}][^{_NOT_TEXT}]*$"
+DISPLAY_NAME_PATTERN = rf"^[^{NOT_TEXT}]*[^\s{NOT_TEXT}][^{NOT_TEXT}]*$"
 _DISPLAY_NAME = re.compile(DISPLAY_NAME_PATTERN)
 
 
 def _has_surrogate(value: str) -> bool:
     return any("\ud800" <= c <= "\udfff" for c in value)
+
+
+def printable_name(value: str) -> str:
+    """A display name (guest tokens, profiles): the rule above, runs of spaces folded."""
+    if not _DISPLAY_NAME.fullmatch(value) or _has_surrogate(value):
+        raise ValueError(
+            "must be text with at least one visible character (no control or invisible "
+            "formatting characters)"
+        )
+    return " ".join(value.split())
 
 
 class GuestRequest(BaseModel):
@@ -35,15 +45,7 @@ class GuestRequest(BaseModel):
         min_length=1, max_length=64, json_schema_extra={"pattern": DISPLAY_NAME_PATTERN}
     )
 
-    @field_validator("display_name")
-    @classmethod
-    def _text(cls, value: str) -> str:
-        if not _DISPLAY_NAME.fullmatch(value) or _has_surrogate(value):
-            raise ValueError(
-                "must be text with at least one visible character (no control or invisible "
-                "formatting characters)"
-            )
-        return " ".join(value.split())
+    _text = field_validator("display_name")(printable_name)
 
 
 class GuestToken(BaseModel):

@@ -22,6 +22,7 @@ from app.models import Identity, Message, Peer, Room, SessionRecord
 from app.server_events import Notice, ServerEvents
 from app.services import Services
 from app.store import keys
+from app.store.sessions import EndResult
 
 
 class CreateRoom(BaseModel):
@@ -107,10 +108,12 @@ async def create_room(request: Request) -> Response:
     who = await identity(request)
     req = await body(request, CreateRoom)
     s = services(request)
-    if s.catalogue.get(req.companion_id) is None:
+    companion = s.catalogue.get(req.companion_id)
+    if companion is None:
         raise ApiError(404, "companion_not_found", "No companion with that id.")
     new = await s.rooms.create(who.user_id, req.companion_id)
     room = new.room
+    await s.memory.open_room(room, who, companion)
     return respond(
         CreatedRoom(
             room_id=room.room_id,
@@ -163,22 +166,32 @@ async def end_room(request: Request) -> Response:
     room = await readable_room(request, who)
     if room.owner_id != who.user_id:
         raise ApiError(403, "forbidden", "Only the learner who opened the room can end it.")
-    s = services(request)
-    result = await s.sessions.end_room(room, await s.rooms.participants(room.room_id))
+    result = await end_and_announce(services(request), room)
     if result.session is None:
         raise ApiError(404, "room_not_found", "No such room, or you are not a member of it.")
-    if result.outcome == "ok":
+    return respond(result.session)
+
+
+async def end_and_announce(s: Services, room: Room) -> EndResult:
+    """End a room: the session record, the notice to everyone in it (on every replica), and
+    the summary job (taken by any replica: ending never waits for a model)."""
+    result = await s.sessions.end_room(room, await s.rooms.participants(room.room_id))
+    if result.outcome == "ok" and result.session is not None:
+        record = result.session
         s.metrics.sessions.labels("ended").inc()
+        s.metrics.session_duration.observe(record.duration_seconds)
+        s.metrics.session_messages.observe(record.message_count)
         await s.rooms.ended(room.room_id)
         await ServerEvents(s.sio).send(
             Notice(
                 code="room_ended",
                 message="The room has ended.",
-                session_id=result.session.session_id,
+                session_id=record.session_id,
             ),
             room=room.room_id,
         )
-    return respond(result.session)
+        await s.summary_jobs.enqueue(record.session_id)
+    return result
 
 
 @documented(

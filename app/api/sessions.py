@@ -26,7 +26,7 @@ async def _own_session(request: Request, who: Identity) -> SessionRecord:
     record = await services(request).sessions.get(session_id) if valid_id(session_id) else None
     if record is None or who.user_id not in record.participants:
         raise ApiError(404, "session_not_found", "No such session in your history.")
-    return record
+    return record.model_copy(update={"summary": await services(request).summaries.get(session_id)})
 
 
 @documented(
@@ -34,9 +34,9 @@ async def _own_session(request: Request, who: Identity) -> SessionRecord:
 )
 async def list_sessions(request: Request) -> Response:
     who = await identity(request)
-    return respond(
-        SessionList(sessions=await services(request).sessions.list_for_user(who.user_id))
-    )
+    s = services(request)
+    records = await s.sessions.list_for_user(who.user_id)
+    return respond(SessionList(sessions=await s.summaries.attach(records)))
 
 
 @documented(

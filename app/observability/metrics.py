@@ -10,6 +10,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 LATENCY_BUCKETS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0)
+SESSION_BUCKETS = (60, 300, 600, 900, 1800, 2700, 3600, 5400, 7200)
+MESSAGE_BUCKETS = (0, 2, 5, 10, 20, 50, 100, 200, 500)
 
 
 class Metrics:
@@ -119,6 +121,32 @@ class Metrics:
             "the tutor's voice sent back.",
             buckets=LATENCY_BUCKETS,
             registry=r,
+        )
+        self.session_duration = Histogram(
+            "holo_session_duration_seconds",
+            "Length of ended sessions.",
+            buckets=SESSION_BUCKETS,
+            registry=r,
+        )
+        self.session_messages = Histogram(
+            "holo_session_messages",
+            "Messages (learners' and the tutor's) per ended session.",
+            buckets=MESSAGE_BUCKETS,
+            registry=r,
+        )
+        self.returning_learners = Counter(
+            "holo_returning_learners_total",
+            "Sessions opened with a companion the learner met before.",
+            registry=r,
+        )
+        self.summaries = Counter(
+            "holo_summaries_total",
+            "Session summaries written, by status (ready, skipped, failed) and reason.",
+            ["status", "reason"],
+            registry=r,
+        )
+        self.erasures = Counter(
+            "holo_erasures_total", "Learners who erased their data (DELETE /api/me).", registry=r
         )
 
     def exposition(self) -> bytes:

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from app.models import Identity, Peer, Sender
 from app.realtime import schemas
+from app.realtime.manager import RedisPubSubManager
 from app.realtime.server import GuardedServer, Refusal, client_ip
 from app.security.token_bucket import TokenBucket
 from app.security.tokens import InvalidToken
@@ -321,7 +322,8 @@ class RealtimeEvents:
         )
         if verdict != "ok":
             raise EventError(*_RELAY_REFUSALS[verdict or "not_joined"])
-        await self.events.send(relay, to=to)
+        # Through the room's channel: only the replicas with a client in the room see it.
+        await self.events.send(relay, to=to, via_room=room_id)
 
     # -- chat -------------------------------------------------------------------------------
 
@@ -330,9 +332,22 @@ class RealtimeEvents:
             raise EventError("not_joined", "Join the room first.")
         who = client.identity
         sender = Sender(kind="user", user_id=who.user_id, display_name=who.display_name)
+        manager = self.sio.manager
+        # With Redis, the store's script publishes the message to the other replicas as it
+        # stores it: one round trip.
+        broadcast = (
+            manager.broadcast(p.room_id, "message", sid)
+            if isinstance(manager, RedisPubSubManager)
+            else None
+        )
         try:
             stored, _new = await self.s.messages.append(
-                p.room_id, sender, p.text, client_id=p.client_id, member_sid=sid
+                p.room_id,
+                sender,
+                p.text,
+                client_id=p.client_id,
+                member_sid=sid,
+                broadcast=broadcast,
             )
         except NotAMember:
             raise EventError("not_joined", "Join the room first.") from None
@@ -345,7 +360,13 @@ class RealtimeEvents:
         out = stored.model_dump(mode="json", exclude_none=True)
         # Stored first, then broadcast to the others; a retried client_id is broadcast again
         # (clients drop ids they have) in case the first broadcast was what failed.
-        await self.events.send(RoomMessage(**stored.model_dump()), room=p.room_id, skip_sid=sid)
+        # With the script's broadcast, the other replicas have it: this one's clients remain.
+        await self.events.send(
+            RoomMessage(**stored.model_dump()),
+            room=p.room_id,
+            skip_sid=sid,
+            local_only=broadcast is not None and _new,
+        )
         if self.s.tutor is not None and await self._for_tutor(p.room_id, p.text, p.to_tutor):
             # Stops the reply in flight (barge-in) and queues the answer to this one (once).
             await self.s.tutor.on_learner_message(p.room_id, stored, retried=not _new)

@@ -17,6 +17,7 @@ from socketio import packet
 
 from app.config import Settings
 from app.observability.metrics import Metrics
+from app.realtime import codec
 from app.realtime.manager import RedisPubSubManager
 from app.realtime.schemas import MAX_SDP_BYTES
 from app.security.token_bucket import TokenBucket
@@ -188,6 +189,7 @@ def create_sio(settings: Settings, metrics: Metrics) -> GuardedServer:
         metrics=metrics,
         async_mode="asgi",
         client_manager=manager,
+        json=codec,
         cors_allowed_origins=cors,
         max_http_buffer_size=MAX_PACKET_BYTES,
         ping_interval=20,

@@ -106,7 +106,14 @@ turn_current_secret = current_secret_hash
 
 
 def socketio_channel() -> str:
+    """Pub/sub channel shared by every replica: Socket.IO events not addressed to a room."""
     return f"{PREFIX}socketio"
+
+
+def room_channel(room_id: str) -> str:
+    """Sharded pub/sub channel of one room's Socket.IO events (on the room's slot in a Cluster);
+    a replica subscribes while one of its clients is in the room."""
+    return f"{PREFIX}room:{{{room_id}}}:events"
 
 
 def active_rooms() -> str:
@@ -156,3 +163,64 @@ def usage(period: str) -> str:
     # One hash tag for every period: the month and the day are updated in one MULTI, which a
     # Redis Cluster allows only within one slot.
     return f"{PREFIX}usage:{{usage}}:{period}"
+
+
+# -- the learner (profile, memory, progress; app/store/profiles.py, app/store/summaries.py) ------
+
+# A learner's own records outlive the 30-day sessions (progress and the weekly streak are kept
+# across months); every write refreshes the TTL, so a learner who stops coming is forgotten.
+LEARNER_TTL = 400 * 24 * 3600
+SUMMARY_GROUP = "summaries"  # the consumer group every replica reads summary jobs in
+SUMMARY_JOBS_MAXLEN = 10_000
+# How long one replica holds the right to summarize a session before another may try.
+SUMMARY_CLAIM_TTL = 120
+
+
+def user_prefix(user_id: str) -> str:
+    """What every key of one learner's own starts with (erasure deletes them all)."""
+    return f"{PREFIX}user:{user_id}:"
+
+
+def user_profile(user_id: str) -> str:
+    """String: the learner's profile JSON (display name, language, goals, levels, memory)."""
+    return f"{PREFIX}user:{user_id}:profile"
+
+
+def user_progress(user_id: str) -> str:
+    """Hash: ``{companion}:sessions|seconds|messages|last`` counters, one set per companion."""
+    return f"{PREFIX}user:{user_id}:progress"
+
+
+def user_topics(user_id: str) -> str:
+    """Hash: ``{companion}\\n{topic}`` -> sessions that practised it (from the summaries)."""
+    return f"{PREFIX}user:{user_id}:topics"
+
+
+def user_weeks(user_id: str) -> str:
+    """Set: ISO weeks (``2026-W49``) with at least one session, for the weekly streak."""
+    return f"{PREFIX}user:{user_id}:weeks"
+
+
+def user_memory(user_id: str, companion_id: str) -> str:
+    """Sorted set: session ids with a written summary, per companion, scored by end time."""
+    return f"{PREFIX}user:{user_id}:memory:{companion_id}"
+
+
+def session_summary(session_id: str) -> str:
+    """String: the session's summary JSON, written once (by whichever replica took the job)."""
+    return f"{PREFIX}session:{session_id}:summary"
+
+
+def summary_claim(session_id: str) -> str:
+    """String with a TTL: the replica summarizing the session now."""
+    return f"{PREFIX}session:{session_id}:summary-claim"
+
+
+def summary_jobs() -> str:
+    """Stream: one entry per ended session to summarize, read by the replicas' consumer group."""
+    return f"{PREFIX}summaries:jobs"
+
+
+def room_memory(room_id: str) -> str:
+    """String: what the tutor remembers of the room owner, fixed when the room opens."""
+    return f"{PREFIX}room:{{{room_id}}}:memory"

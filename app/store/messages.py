@@ -10,10 +10,11 @@ from __future__ import annotations
 import builtins
 import time
 import uuid
+from dataclasses import dataclass
 
 from app.models import Message, Sender
 from app.store import keys
-from app.store.redis import Redis
+from app.store.redis import Redis, ScriptBatcher
 
 MAX_MESSAGES_PER_ROOM = 5000
 
@@ -26,13 +27,16 @@ if ARGV[1] ~= '' then
   if seq then return {0, tonumber(seq), redis.call('LINDEX', KEYS[1], tonumber(seq) - 1)} end
 end
 if redis.call('LLEN', KEYS[1]) >= tonumber(ARGV[4]) then return {-2} end
-local seq = redis.call('RPUSH', KEYS[1], ARGV[2])
+local seq = redis.call('RPUSH', KEYS[1], ARGV[2] .. '0' .. ARGV[7])
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
 if ARGV[1] ~= '' then
   redis.call('HSET', KEYS[2], ARGV[1], seq)
   redis.call('EXPIRE', KEYS[2], tonumber(ARGV[3]))
 end
 redis.call('EXPIRE', KEYS[3], tonumber(ARGV[3]))
+if ARGV[8] ~= '' then
+  redis.call('SPUBLISH', ARGV[8], ARGV[9] .. ARGV[2] .. seq .. ARGV[7] .. ARGV[10])
+end
 return {1, seq}
 """
 
@@ -43,6 +47,22 @@ if not raw or cjson.decode(raw)['id'] ~= ARGV[2] then return 0 end
 redis.call('LSET', KEYS[1], tonumber(ARGV[1]) - 1, ARGV[3])
 return 1
 """
+
+
+# The message is stored with seq 0 (its position in the list is its seq); the script writes the
+# real one into the copy it publishes.
+_SEQ = '"seq":0'
+
+
+@dataclass(frozen=True)
+class Broadcast:
+    """A pub/sub message the append script publishes with a new message, in the same round
+    trip: ``head + <the stored message as JSON> + tail`` on the sharded channel ``channel``
+    (the room's, so a Redis Cluster keeps it on the slot of the room's keys)."""
+
+    channel: str
+    head: str
+    tail: str
 
 
 class ConversationClosed(Exception):
@@ -69,8 +89,9 @@ def _with_seq(raw: str, seq: int) -> Message:
 class MessageStore:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
-        self._append = redis.register_script(_APPEND)
         self._replace = redis.register_script(_REPLACE)
+        # Chat's hot path: concurrent appends share pipelines (one connection, few writes).
+        self._append = ScriptBatcher(redis, _APPEND)
 
     async def append(
         self,
@@ -83,6 +104,7 @@ class MessageStore:
         reply_to: str | None = None,
         metadata: dict[str, str | bool | int | float] | None = None,
         member_sid: str | None = None,
+        broadcast: Broadcast | None = None,
     ) -> tuple[Message, bool]:
         """Store a message; returns it and whether it is new (False for a retried client_id).
 
@@ -90,7 +112,12 @@ class MessageStore:
         into URLs when the message is read (``app/providers/storage/links.py``).
 
         With ``member_sid``, the message is stored only if that socket is in the room as the
-        sender (checked in the same script: one round trip, and no leave can slip in between)."""
+        sender (checked in the same script: one round trip, and no leave can slip in between).
+        With ``broadcast``, a new message is also published by the script (a retried one is
+        not: the caller broadcasts it again if it wants to), as stored: so not with audio, whose
+        keys are signed into links only when read."""
+        if broadcast is not None and audio_keys:
+            raise ValueError("a message with audio cannot be broadcast as stored")
         message = Message(
             id=str(uuid.uuid4()),
             seq=0,
@@ -104,6 +131,9 @@ class MessageStore:
             metadata=metadata,
         )
         dedupe_key = _dedupe_key(sender.user_id, client_id) if client_id else ""
+        as_json = message.model_dump_json(exclude_none=True)
+        # `id` (a UUID) is the only field before seq: the first match is the field.
+        cut = as_json.index(_SEQ) + len(_SEQ) - 1
         raw = await self._append(
             keys=[
                 keys.room_messages(room_id),
@@ -113,11 +143,13 @@ class MessageStore:
             ],
             args=[
                 dedupe_key,
-                message.model_dump_json(exclude_none=True),
+                as_json[:cut],
                 keys.ROOM_TTL,
                 MAX_MESSAGES_PER_ROOM,
                 member_sid or "",
                 sender.user_id or "",
+                as_json[cut + 1 :],
+                *((broadcast.channel, broadcast.head, broadcast.tail) if broadcast else ("",) * 3),
             ],
         )
         code = int(raw[0])

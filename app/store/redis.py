@@ -6,6 +6,7 @@ lupa) running in process, so every repository runs the same code with or without
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, TypeAlias
@@ -16,6 +17,7 @@ from redis import asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from socketio.redis_manager import parse_redis_sentinel_url
 
@@ -126,3 +128,66 @@ async def pubsub_redis_client(
         yield client
     finally:
         await client.aclose()
+
+
+class ScriptBatcher:
+    """Auto-pipelining for one hot Lua script: the calls made while a batch is on the wire go
+    out together as the next pipeline, on one connection (ioredis's ``enableAutoPipelining``).
+
+    A hundred concurrent chat messages then cost a few writes and one pooled connection instead
+    of a hundred round trips over as many connections: the replica's Redis connections stay
+    bounded with no queue in front of a small pool, and it spends less CPU per command. Each
+    call still gets its own result or error."""
+
+    def __init__(self, redis: Redis, script: str) -> None:
+        self._redis = redis
+        self._script = redis.register_script(script)
+        self._queue: list[tuple[list[Any], list[Any], asyncio.Future[Any]]] = []
+        self._sender: asyncio.Task[None] | None = None
+
+    async def __call__(self, keys: list[Any], args: list[Any]) -> Any:
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._queue.append((keys, args, future))
+        if self._sender is None:
+            self._sender = asyncio.create_task(self._send_all(), name="redis-batch")
+        return await future
+
+    async def _send_all(self) -> None:
+        try:
+            while self._queue:
+                batch, self._queue = self._queue, []
+                await self._send(batch)
+        finally:
+            self._sender = None
+
+    async def _send(self, batch: list[tuple[list[Any], list[Any], asyncio.Future[Any]]]) -> None:
+        try:
+            if len(batch) == 1:
+                keys, args, _ = batch[0]
+                results = [await self._script(keys=keys, args=args)]
+            else:
+                pipe = self._redis.pipeline(transaction=False)
+                for keys, args, _ in batch:
+                    # EVALSHA, not the Script object: a pipeline with scripts checks SCRIPT
+                    # EXISTS first, a round trip per batch.
+                    pipe.evalsha(self._script.sha, len(keys), *keys, *args)
+                results = await pipe.execute(raise_on_error=False)
+                if any(isinstance(r, NoScriptError) for r in results):  # after a Redis restart
+                    results = [
+                        await self._script(keys=keys, args=args)
+                        if isinstance(r, NoScriptError)
+                        else r
+                        for r, (keys, args, _) in zip(results, batch, strict=True)
+                    ]
+        except Exception as exc:  # the whole batch failed (connection): every caller hears it
+            for _, _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        for result, (_, _, future) in zip(results, batch, strict=True):
+            if future.done():
+                continue  # the caller was cancelled
+            if isinstance(result, Exception):
+                future.set_exception(result)
+            else:
+                future.set_result(result)

@@ -30,11 +30,12 @@ def persona_of(companion: Companion) -> Persona:
     return Persona(name=companion.name, subject=companion.subject, level=companion.level)
 
 
-def system_prompt(companion: Companion) -> str:
-    return (
+def system_prompt(companion: Companion, memory: str = "") -> str:
+    prompt = (
         f"{companion.persona}\n\nYou tutor {companion.subject} at {companion.level} level.\n\n"
         f"{TUTORING_POLICY}"
     )
+    return f"{prompt}\n\n{memory}" if memory else prompt
 
 
 def conversation_for(messages: Sequence[Message], message_id: str) -> list[Message] | None:
@@ -59,9 +60,14 @@ def conversation_for(messages: Sequence[Message], message_id: str) -> list[Messa
 
 
 def build_prompt(
-    companion: Companion, conversation: Sequence[Message], *, budget_tokens: int
+    companion: Companion,
+    conversation: Sequence[Message],
+    *,
+    budget_tokens: int,
+    memory: str = "",
 ) -> list[ChatMessage]:
-    """``conversation`` oldest first, ending with the message being answered."""
+    """``conversation`` oldest first, ending with the message being answered; ``memory`` is
+    what the tutor remembers of the learner (app/tutor/memory.py), fixed when the room opened."""
     speakers = {m.sender.user_id for m in conversation if m.sender.kind == "user"}
     turns: list[ChatMessage] = []
     remaining = budget_tokens
@@ -82,4 +88,4 @@ def build_prompt(
     # Chat models expect the conversation to open with the user.
     while turns and turns[0].role == "assistant":
         turns.pop(0)
-    return [ChatMessage(role="system", content=system_prompt(companion)), *turns]
+    return [ChatMessage(role="system", content=system_prompt(companion, memory)), *turns]

@@ -45,6 +45,7 @@ from app.server_events import (
 from app.store.messages import ConversationClosed, MessageStore
 from app.store.redis import UNAVAILABLE_ERRORS
 from app.store.rooms import RoomStore
+from app.store.summaries import SummaryStore
 from app.tutor.batcher import DeltaBatcher
 from app.tutor.prompt import build_prompt, persona_of
 from app.tutor.sentences import SentenceSplitter
@@ -111,6 +112,8 @@ class ReplyDeps:
     llm: LLM
     tts: TTS
     storage: Storage
+    # Where the room's memory is read from (None: the tutor remembers nothing).
+    summaries: SummaryStore | None = None
     # The replica's voice sessions: they play a reply's clips as they are synthesized.
     voice: VoiceOut | None = None
 
@@ -203,8 +206,9 @@ class Reply:
             on_audio=self._voice_clip if deps.voice and deps.voice.wants(self.room_id) else None,
             storage_timeout=deps.config.storage_timeout,
         )
+        memory = await deps.summaries.room_memory(self.room_id) if deps.summaries else ""
         prompt = build_prompt(
-            self.companion, conversation, budget_tokens=deps.config.context_tokens
+            self.companion, conversation, budget_tokens=deps.config.context_tokens, memory=memory
         )
         outcome.prompt_tokens = sum(estimate_tokens(m.content) for m in prompt)
         events: asyncio.Queue[TextDelta | UsageReport | Exception | None] = asyncio.Queue()

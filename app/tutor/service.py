@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from app.catalogue import Catalogue
@@ -20,6 +20,7 @@ from app.server_events import AiError, ServerEvents
 from app.store.redis import UNAVAILABLE_ERRORS
 from app.store.rooms import RoomStore
 from app.tutor.jobs import BLOCK_MS, Control, Job, ReplyJobs
+from app.tutor.loops import forever
 from app.tutor.prompt import conversation_for
 from app.tutor.reply import Reply, ReplyDeps, reply_client_id
 
@@ -117,13 +118,13 @@ class Tutor:
     async def run(self) -> None:
         """Take and run reply jobs until cancelled (see ``finish`` for a graceful stop)."""
         self._intake = [
-            asyncio.create_task(self._forever(self._consume, "consume")),
-            asyncio.create_task(self._forever(self._reclaim, "reclaim")),
+            asyncio.create_task(forever(self._consume, "tutor consume")),
+            asyncio.create_task(forever(self._reclaim, "tutor reclaim")),
         ]
         loops = [
             *self._intake,
-            asyncio.create_task(self._forever(self._keep_alive, "keep-alive")),
-            asyncio.create_task(self._forever(self._listen, "control")),
+            asyncio.create_task(forever(self._keep_alive, "tutor keep-alive")),
+            asyncio.create_task(forever(self._listen, "tutor control")),
         ]
         try:
             await asyncio.wait(loops)  # the loops run until cancelled
@@ -145,20 +146,6 @@ class Tutor:
         if self._tasks:
             log.info("finishing %d replies before stopping", len(self._tasks))
             await asyncio.wait(self._tasks, timeout=grace)
-
-    async def _forever(self, loop: Callable[[], Awaitable[None]], name: str) -> None:
-        backoff = 0.1
-        while True:
-            try:
-                await loop()
-                backoff = 0.1
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                level = logging.WARNING if isinstance(exc, UNAVAILABLE_ERRORS) else logging.ERROR
-                log.log(level, "tutor %s loop failed (%r); again in %.1fs", name, exc, backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
 
     async def _consume(self) -> None:
         await self._jobs.ensure_group()

@@ -21,10 +21,13 @@ from app.server_events import Emitter
 from app.store.messages import MessageStore
 from app.store.redis import Redis
 from app.store.rooms import RoomStore
+from app.store.sessions import SessionStore
+from app.store.summaries import SummaryStore
 from app.tutor.jobs import ReplyJobs
 from app.tutor.observer import MetricsObserver
 from app.tutor.reply import ReplyConfig, ReplyDeps
 from app.tutor.service import STOP_TIMEOUT_SECONDS, Tutor
+from app.tutor.summaries import Summarizer, SummaryJobs
 from app.tutor.usage import Budget, UsageStore
 
 
@@ -52,7 +55,10 @@ async def open_tutor(
     messages: MessageStore,
     consumer: str,
     storage: Storage,
+    sessions: SessionStore | None = None,
+    summaries: SummaryStore | None = None,
 ) -> AsyncIterator[Tutor]:
+    """The tutor's worker, and (given ``sessions`` and ``summaries``) the summary worker."""
     observer = MetricsObserver(metrics)
     llm = build_llm(
         http,
@@ -83,6 +89,7 @@ async def open_tutor(
         llm=llm,
         tts=tts,
         storage=storage,
+        summaries=summaries,
     )
     tutor = Tutor(
         deps,
@@ -94,10 +101,21 @@ async def open_tutor(
         max_replies=settings.tutor_max_replies,
         claim_timeout=settings.tutor_claim_timeout_seconds,
     )
-    worker = asyncio.create_task(tutor.run(), name="tutor")
+    workers = [asyncio.create_task(tutor.run(), name="tutor")]
+    if sessions is not None and summaries is not None:
+        summarizer = Summarizer(
+            deps,
+            jobs=SummaryJobs(redis, consumer=consumer),
+            sessions=sessions,
+            summaries=summaries,
+            max_tokens=settings.summary_max_tokens,
+            context_tokens=settings.llm_context_tokens,
+        )
+        workers.append(asyncio.create_task(summarizer.run(), name="summaries"))
     try:
         yield tutor
     finally:
         await tutor.finish(grace=min(10.0, settings.shutdown_grace_seconds / 2))
-        worker.cancel()
-        await asyncio.wait({worker}, timeout=STOP_TIMEOUT_SECONDS + 1)
+        for worker in workers:
+            worker.cancel()
+        await asyncio.wait(workers, timeout=STOP_TIMEOUT_SECONDS + 1)

@@ -5,6 +5,8 @@
 //   PORT=8001 REDIS_URL=redis://127.0.0.1:6379/0 NAME=node-0 STORE=1 node server.js
 //
 // REDIS_URL unset: one process with socket.io's in-memory adapter.
+// ADAPTER=sharded: the sharded adapter (createShardedAdapter, SPUBLISH/SSUBSCRIBE, Redis >= 7) in
+// its "dynamic" subscription mode, a channel per room: socket.io's answer to room-affine fan-out.
 // STORE=1 (default): per message the same Redis work as the app — a membership check (HGET) and
 // an atomic append (the app's Lua script: status check, dedupe by client_id, RPUSH, EXPIREs) —
 // so the comparison is of the stacks, not of how much each does. STORE=0: relay only.
@@ -19,6 +21,7 @@ const HOST = process.env.HOST || "127.0.0.1";
 const REDIS_URL = process.env.REDIS_URL || "";
 const NAME = process.env.NAME || `node-${process.pid}`;
 const STORE = (process.env.STORE || "1") === "1";
+const SHARDED = process.env.ADAPTER === "sharded";
 const MAX_TEXT_BYTES = 4 * 1024;
 const ROOM_TTL = 2 * 3600;
 const MAX_MESSAGES_PER_ROOM = 5000;
@@ -66,13 +69,17 @@ async function main() {
   let appendSha = "";
   if (REDIS_URL) {
     const { createClient } = require("redis");
-    const { createAdapter } = require("@socket.io/redis-adapter");
+    const { createAdapter, createShardedAdapter } = require("@socket.io/redis-adapter");
     redis = createClient({ url: REDIS_URL, name: `node:${NAME}` });
     const sub = redis.duplicate({ name: `node:${NAME}:sub` });
     redis.on("error", (e) => console.error("redis", e.message));
     sub.on("error", (e) => console.error("redis sub", e.message));
     await Promise.all([redis.connect(), sub.connect()]);
-    io.adapter(createAdapter(redis, sub));
+    io.adapter(
+      SHARDED
+        ? createShardedAdapter(redis, sub, { subscriptionMode: "dynamic" })
+        : createAdapter(redis, sub),
+    );
     appendSha = await redis.scriptLoad(APPEND);
   }
   const local = new Map(); // the in-memory store when there is no Redis

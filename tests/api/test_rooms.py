@@ -37,7 +37,8 @@ async def test_room_lifecycle_and_session_history(embedded: Replica) -> None:
     history = (await owner.request("GET", "/api/sessions")).json()["sessions"]
     assert [s["session_id"] for s in history] == [record["session_id"]]
     one = await owner.request("GET", f"/api/sessions/{record['session_id']}")
-    assert one.json() == record
+    # The same record, with its summary once the summary job has written it.
+    assert {k: v for k, v in one.json().items() if k != "summary"} == record
     transcript = await owner.request("GET", f"/api/sessions/{record['session_id']}/transcript")
     assert transcript.json() == {"session_id": record["session_id"], "messages": []}
     assert (await guest.request("GET", f"/api/sessions/{record['session_id']}")).status_code == 404

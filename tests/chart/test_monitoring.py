@@ -35,6 +35,12 @@ DESIGN_METRICS = {
     "holo_turn_credentials_issued_total",
     "holo_turn_rotations_total",
     "holo_turn_secret_age_seconds",
+    # Learners (docs/tutor.md, memory and data rights).
+    "holo_session_duration_seconds",
+    "holo_session_messages",
+    "holo_returning_learners_total",
+    "holo_summaries_total",
+    "holo_erasures_total",
 }
 # redis_exporter's metrics and Prometheus' own `up`.
 OTHER_METRICS = {"redis_memory_used_bytes", "redis_memory_max_bytes", "up"}

@@ -4,13 +4,17 @@ connection that idles through many socket timeouts without being torn down."""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 import redis
+from redis import asyncio as aioredis
 
 from tests.clients import Api, SocketClient
 from tests.conftest import ReplicaFactory
+from tests.realtime.test_signaling import OFFER
 from tests.servers import RedisServer, Replica, wait_until
 
 POOL_SIZE = 8
@@ -97,3 +101,78 @@ async def test_an_idle_subscription_survives_short_socket_timeouts(
     assert ack["ok"]
     assert (await bea.next("message"))["text"] == "still there?"
     assert "pub/sub connection lost" not in b.log_text()
+
+
+async def _said(client: SocketClient) -> dict[str, Any]:
+    """The next message a person said (the offline tutor answers some of them)."""
+    while True:
+        message: dict[str, Any] = await client.next("message")
+        if message["sender"]["kind"] == "user":
+            return message
+
+
+async def test_a_replica_subscribes_to_a_room_only_while_it_has_a_client_there(
+    redis_server: RedisServer, start_replica: ReplicaFactory, sockets: Callable[..., SocketClient]
+) -> None:
+    # An SRE's view of the room-affine channels: a replica with no client in a room does not
+    # receive (and pay for) that room's events; one that comes back misses nothing.
+    _a, _b, rid, ann, bea = await _pair(start_replica, redis_server, sockets)
+    channel = f"holo:room:{{{rid}}}:events"
+
+    def subscribers() -> int:
+        with redis.Redis(port=redis_server.port) as admin:
+            return int(admin.execute_command("PUBSUB", "SHARDNUMSUB", channel)[1])
+
+    assert subscribers() == 2
+    # Signaling between the two replicas goes through the room's channel too: the channel every
+    # replica listens to carries none of the room's traffic.
+    shared = aioredis.Redis(port=redis_server.port).pubsub()
+    await shared.subscribe("holo:socketio")
+    assert (await shared.get_message(timeout=5))["type"] == "subscribe"
+    assert (await ann.call("offer", {"room_id": rid, "to": bea.sid, "sdp": OFFER}))["ok"]
+    assert (await bea.next("offer"))["from"] == ann.sid
+    assert (await ann.call("message", {"room_id": rid, "text": "hi", "client_id": "m0"}))["ok"]
+    assert (await _said(bea))["text"] == "hi"
+    assert await shared.get_message(timeout=0.5) is None
+    await shared.aclose()
+
+    assert (await bea.call("leave", {"room_id": rid}))["ok"]
+    await asyncio.to_thread(wait_until, lambda: subscribers() == 1, 10, "b to unsubscribe")
+    assert (await ann.call("message", {"room_id": rid, "text": "alone", "client_id": "m1"}))["ok"]
+
+    # Bea comes back to b: b subscribes again before her join is answered, so the history she
+    # gets and the events after it leave no gap.
+    rejoined = await bea.call("join", {"room_id": rid})
+    said = [m["text"] for m in rejoined["messages"] if m["sender"]["kind"] == "user"]
+    assert rejoined["ok"] and said == ["hi", "alone"]
+    assert subscribers() == 2
+    ack = await ann.call("message", {"room_id": rid, "text": "welcome back", "client_id": "m2"})
+    assert ack["ok"]
+    assert (await _said(bea))["text"] == "welcome back"  # not "alone": she had it
+    await bea.close()
+    await asyncio.to_thread(wait_until, lambda: subscribers() == 1, 10, "b to unsubscribe")
+
+
+async def test_a_room_event_from_the_previous_release_is_still_delivered(
+    redis_server: RedisServer, start_replica: ReplicaFactory, sockets: Callable[..., SocketClient]
+) -> None:
+    # During a rolling upgrade, replicas of the previous release publish a room's events on the
+    # shared channel, in their format: the new replicas still deliver them.
+    _a, _b, rid, _ann, bea = await _pair(start_replica, redis_server, sockets)
+    said = {"id": "m-old", "seq": 1, "room_id": rid, "text": "from an old replica", "ts": 1.0}
+    said["sender"] = {"kind": "user", "user_id": "u-old", "display_name": "Old"}
+    message = {
+        "method": "emit",
+        "event": "message",
+        "data": [said],
+        "binary": False,
+        "namespace": "/",
+        "room": rid,
+        "skip_sid": None,
+        "callback": None,
+        "host_id": "previous-release",
+    }
+    body = f"holo-emit previous-release / {rid}\n{json.dumps(message)}"
+    async with aioredis.Redis(port=redis_server.port) as admin:
+        await admin.publish("holo:socketio", body)
+    assert (await _said(bea))["text"] == "from an old replica"

@@ -32,7 +32,9 @@ def test_nothing_else_in_the_app_emits_to_clients() -> None:
     emitting = [
         f"{path.relative_to(ROOT)}:{number}"
         for path in (ROOT / "app").rglob("*.py")
-        if path.name != "server_events.py"
+        # server_events.py sends; the Socket.IO client manager is what it sends through.
+        if path.relative_to(ROOT).as_posix()
+        not in ("app/server_events.py", "app/realtime/manager.py")
         for number, line in enumerate(path.read_text().splitlines(), 1)
         if re.search(r"\.emit\(", line)
     ]

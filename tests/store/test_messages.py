@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 
-from app.models import Peer, Sender
+from app.models import Message, Peer, Sender
 from app.store import keys
-from app.store.messages import ConversationClosed, MessageStore, NotAMember
+from app.store.messages import Broadcast, ConversationClosed, MessageStore, NotAMember
 from app.store.redis import Redis
 from app.store.rooms import RoomStore
 from app.store.sessions import SessionStore
@@ -81,3 +81,34 @@ async def test_a_member_check_is_part_of_the_append(redis: Redis) -> None:
     with pytest.raises(NotAMember):
         await store.append(rid, ANN, "gone", member_sid="sid-ann")
     assert await store.count(rid) == 1
+
+
+async def test_concurrent_appends_survive_redis_forgetting_the_script(redis: Redis) -> None:
+    # After a Redis restart the script cache is empty: a batch of appends sent together (one
+    # pipeline) must load the script again rather than fail.
+    store = MessageStore(redis)
+    rid = await _room(redis)
+    await store.append(rid, ANN, "first")
+    await redis.script_flush()
+    stored = await asyncio.gather(*(store.append(rid, ANN, f"m{n}") for n in range(20)))
+    assert sorted(m.seq for m, _ in stored) == list(range(2, 22))
+
+
+async def test_the_append_publishes_the_message_it_stored(
+    redis: Redis, request: pytest.FixtureRequest
+) -> None:
+    if request.node.callspec.params["redis"] != "redis-server":
+        pytest.skip("sharded pub/sub needs a redis-server")
+    store = MessageStore(redis)
+    rid = await _room(redis)
+    await store.append(rid, ANN, "before")
+    pubsub = redis.pubsub()
+    await pubsub.ssubscribe("room-events")
+    assert (await pubsub.get_message(timeout=5))["type"] == "ssubscribe"
+    said, new = await store.append(rid, ANN, "hello", broadcast=Broadcast("room-events", "<", ">"))
+    message = await pubsub.get_message(timeout=5)
+    await pubsub.aclose()
+    assert new and said.seq == 2
+    body = message["data"]
+    assert body[0] == "<" and body[-1] == ">"
+    assert Message.model_validate_json(body[1:-1]) == said

@@ -5,6 +5,7 @@
         stub.fail_next(429, retry_after="0"); stub.fail_mid_stream(after=3)
         ... POST {stub.base_url}/chat/completions ...
         stub.requests[-1].json["messages"]
+        stub.profile.replies["You write session summaries"] = "Topics: ..."  # by system prompt
 
 Every token is one word (with its trailing space). Before the first token it sends an SSE
 comment, as OpenRouter does while a model is queued; with ``multiline_data`` each JSON chunk is
@@ -18,7 +19,7 @@ import json
 import re
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
@@ -50,6 +51,13 @@ class ChatProfile:
     ignore_stream_options: bool = False
     # Anything but text/event-stream: a server (or proxy) that does not speak SSE.
     content_type: str = "text/event-stream"
+    # Replies by request: when the system message contains a key, the reply is its value.
+    replies: dict[str, str] = field(default_factory=dict)
+
+    def reply_for(self, body: dict[str, Any]) -> str:
+        messages = body.get("messages") or [{}]
+        system = str(messages[0].get("content", "")) if isinstance(messages, list) else ""
+        return next((r for key, r in self.replies.items() if key in system), self.reply)
 
     @classmethod
     def benchmark(cls) -> ChatProfile:
@@ -148,7 +156,7 @@ class OpenAIChatStub:
                 {"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}
             ]
         )
-        tokens = _TOKEN.findall(profile.reply)
+        tokens = _TOKEN.findall(profile.reply_for(body))
         for i, token in enumerate(tokens):
             if plan is not None and i == plan.after:
                 async for part in self._fail(plan, chunk):

@@ -28,3 +28,8 @@ class SlowStorage:
         if self.down:
             raise StorageError("storage is down (test switch)", backend=self.backend)
         return await self.inner.url_for(key)
+
+    async def delete_prefix(self, prefix: str) -> int:
+        if self.down:
+            raise StorageError("storage is down (test switch)", backend=self.backend)
+        return await self.inner.delete_prefix(prefix)

@@ -67,3 +67,25 @@ class MemoryStorage:
 
     async def url_for(self, key: str) -> str:
         return f"mem://{key}"
+
+    async def delete_prefix(self, prefix: str) -> int:
+        gone = [key for key in self.objects if key.startswith(prefix)]
+        for key in gone:
+            del self.objects[key]
+        return len(gone)
+
+
+class NoEmitter:
+    """An emitter for tutor parts run in the test process: nobody is connected to hear."""
+
+    async def emit(
+        self,
+        event: str,
+        data: object = None,
+        *,
+        to: str | None = None,
+        room: str | None = None,
+        skip_sid: str | None = None,
+        ignore_queue: bool = False,
+    ) -> None:
+        pass

@@ -21,23 +21,9 @@ from app.tutor.jobs import ReplyJobs
 from app.tutor.reply import ReplyConfig, ReplyDeps, reply_client_id
 from app.tutor.service import Tutor
 from app.tutor.usage import Budget, UsageStore
-from tests.tutor.engines import MemoryStorage
+from tests.tutor.engines import MemoryStorage, NoEmitter
 
 ANN = Sender(kind="user", user_id="ann", display_name="Ann")
-
-
-class NoEmitter:
-    async def emit(
-        self,
-        event: str,
-        data: object = None,
-        *,
-        to: str | None = None,
-        room: str | None = None,
-        skip_sid: str | None = None,
-        ignore_queue: bool = False,
-    ) -> None:
-        pass
 
 
 @pytest.fixture

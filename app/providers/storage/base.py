@@ -34,6 +34,11 @@ class Storage(Protocol):
         """A fresh URL for an object stored earlier (the one from ``put`` expires)."""
         ...
 
+    async def delete_prefix(self, prefix: str) -> int:
+        """Delete every object whose key starts with ``prefix`` (a room's ``{room_id}/``, when
+        a learner erases their data); returns how many were deleted."""
+        ...
+
 
 def extension_for(content_type: str) -> str:
     """``.mp3`` for ``audio/mpeg``: the extension a key for this content type must end with."""

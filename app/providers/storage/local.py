@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import hmac
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import Callable
@@ -74,6 +75,16 @@ class LocalStorage:
         exp = int(self.clock()) + self._ttl
         return f"{self._url_prefix}/{key}?exp={exp}&sig={sign(self._secret, key, exp)}"
 
+    async def delete_prefix(self, prefix: str) -> int:
+        folder = prefix.rstrip("/")
+        path = self.path_for(folder)
+        if path is None or path == self.root:
+            raise ValueError(f"invalid storage prefix {prefix!r}")
+        try:
+            return await asyncio.to_thread(_delete_tree, path)
+        except OSError as exc:
+            raise StorageError(f"cannot delete {prefix}: {exc}", backend=self.backend) from exc
+
     async def sweep(self, older_than: float) -> int:
         """Delete files last written before ``older_than`` (a Unix time) and the directories
         they leave empty; returns how many files went."""
@@ -107,6 +118,14 @@ def _sweep(root: Path, older_than: float) -> int:
             with contextlib.suppress(OSError):  # not empty, or already gone
                 os.rmdir(folder)
     return removed
+
+
+def _delete_tree(path: Path) -> int:
+    if not path.is_dir():
+        return 0
+    count = sum(1 for p in path.rglob("*") if p.is_file())
+    shutil.rmtree(path)
+    return count
 
 
 def _write_atomically(path: Path, data: bytes) -> None:

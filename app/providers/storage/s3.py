@@ -43,6 +43,23 @@ class S3Storage:
             raise StorageError(f"cannot store {key}: {exc}", backend=self.backend) from exc
         return await self.url_for(key)
 
+    async def delete_prefix(self, prefix: str) -> int:
+        if not prefix or not is_valid_key(prefix.rstrip("/")):
+            raise ValueError(f"invalid storage prefix {prefix!r}")
+        deleted = 0
+        try:
+            paginator = self._client.get_paginator("list_objects_v2")
+            async for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix + prefix):
+                objects = [{"Key": item["Key"]} for item in page.get("Contents", [])]
+                if objects:  # a page holds at most 1000 keys: one DeleteObjects call
+                    await self._client.delete_objects(
+                        Bucket=self.bucket, Delete={"Objects": objects, "Quiet": True}
+                    )
+                    deleted += len(objects)
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageError(f"cannot delete {prefix}: {exc}", backend=self.backend) from exc
+        return deleted
+
     async def url_for(self, key: str) -> str:
         if not is_valid_key(key):
             raise ValueError(f"invalid storage key {key!r}")

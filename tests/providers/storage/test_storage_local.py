@@ -145,3 +145,16 @@ async def test_no_path_traversal(
 def test_secret_must_be_long_enough(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         LocalStorage(tmp_path, secret=b"short")
+
+
+async def test_delete_prefix_removes_one_rooms_files_only(storage: LocalStorage) -> None:
+    for key in ("room-gone/r1/0.mp3", "room-gone/r2/0.mp3", "room-kept/r1/0.mp3"):
+        await storage.put(key, b"ID3", "audio/mpeg")
+
+    assert await storage.delete_prefix("room-gone/") == 2
+    assert not (storage.root / "room-gone").exists()
+    assert (storage.root / "room-kept" / "r1" / "0.mp3").is_file()
+    assert await storage.delete_prefix("room-gone/") == 0  # repeatable
+    for bad in ("", "/", "../outside/", "room-kept/../.."):
+        with pytest.raises(ValueError):
+            await storage.delete_prefix(bad)

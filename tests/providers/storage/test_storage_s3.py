@@ -154,3 +154,20 @@ async def test_retention_rule_is_merged_with_the_buckets_own_rules(moto_endpoint
             # Retention 0 (keep for ever) takes our rule away, and only ours.
             assert await storage.apply_retention(0) is True
             assert list(await rules()) == ["expire-logs"]
+
+
+async def test_delete_prefix_removes_one_rooms_audio_only(
+    storage: S3Storage, moto_endpoint: str, bucket: str
+) -> None:
+    # Several replies' clips, and a neighbour whose id starts the same.
+    for i in range(12):
+        await storage.put(f"room-gone/reply-{i // 5}/{i % 5}.mp3", AUDIO[:16], "audio/mpeg")
+    await storage.put("room-gone-not/reply-1/0.mp3", AUDIO, "audio/mpeg")
+
+    assert await storage.delete_prefix("room-gone/") == 12
+
+    async with session().client("s3", endpoint_url=moto_endpoint) as client:
+        listed = await client.list_objects_v2(Bucket=bucket, Prefix="audio/room-gone")
+    assert [o["Key"] for o in listed.get("Contents", [])] == ["audio/room-gone-not/reply-1/0.mp3"]
+    with pytest.raises(ValueError):
+        await storage.delete_prefix("")

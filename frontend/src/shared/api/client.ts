@@ -40,5 +40,7 @@ export const api = {
   get: <T>(path: string, signal?: AbortSignal) => apiFetch<T>(path, { signal }),
   post: <T>(path: string, data: unknown) =>
     apiFetch<T>(path, { method: "POST", body: JSON.stringify(data) }),
+  put: <T>(path: string, data: unknown) =>
+    apiFetch<T>(path, { method: "PUT", body: JSON.stringify(data) }),
   delete: <T>(path: string) => apiFetch<T>(path, { method: "DELETE" }),
 };

@@ -72,6 +72,59 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your learner profile */
+        get: operations["get_get_me"];
+        /** Replace your learner profile (languages and subjects come from the catalogue) */
+        put: operations["put_put_me"];
+        post?: never;
+        /** Erase everything stored about you: rooms in progress are ended first; profile, sessions, transcripts, summaries, progress and audio go (503 while storage is unreachable: repeat it) */
+        delete: operations["delete_erase_me"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/me/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Everything stored about you, as JSON (audio as links) */
+        get: operations["get_export_me"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/me/progress": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your progress per companion and subject, and your weekly streak */
+        get: operations["get_get_progress"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/rooms": {
         parameters: {
             query?: never;
@@ -206,6 +259,34 @@ export interface components {
             /** Tagline */
             tagline: string;
         };
+        /** CompanionProgress */
+        CompanionProgress: {
+            /** Companion Id */
+            companion_id: string;
+            /** Companion Name */
+            companion_name: string;
+            /**
+             * Last Session At
+             * @default null
+             */
+            last_session_at?: number | null;
+            /**
+             * Messages
+             * @description Messages the learner sent.
+             */
+            messages: number;
+            /** Minutes */
+            minutes: number;
+            /** Sessions */
+            sessions: number;
+            /** Subject */
+            subject: string;
+            /**
+             * Topics
+             * @description Topics practised, most frequent first.
+             */
+            topics: components["schemas"]["TopicCount"][];
+        };
         /** CreateRoom */
         CreateRoom: {
             /** Companion Id */
@@ -243,6 +324,28 @@ export interface components {
         /** ErrorResponse */
         ErrorResponse: {
             error: components["schemas"]["ErrorBody"];
+        };
+        /** Export */
+        Export: {
+            /**
+             * Audio
+             * @description Links to the audio of these sessions.
+             */
+            audio: string[];
+            /** Exported At */
+            exported_at: number;
+            profile: components["schemas"]["Profile"];
+            progress: components["schemas"]["Progress"];
+            /** Sessions */
+            sessions: components["schemas"]["ExportedSession"][];
+            /** User Id */
+            user_id: string;
+        };
+        /** ExportedSession */
+        ExportedSession: {
+            record: components["schemas"]["SessionRecord"];
+            /** Transcript */
+            transcript: components["schemas"]["Message"][];
         };
         /** GuestRequest */
         GuestRequest: {
@@ -338,6 +441,92 @@ export interface components {
             /** User Id */
             user_id: string;
         };
+        /**
+         * Profile
+         * @description A learner's profile: what they tell the tutor about themselves.
+         */
+        Profile: {
+            /** Display Name */
+            display_name: string;
+            /**
+             * Goals
+             * @default
+             */
+            goals?: string;
+            /**
+             * Levels
+             * @description Level per subject, e.g. {'mathematics': 'secondary'}.
+             */
+            levels?: {
+                [key: string]: string;
+            };
+            /**
+             * Memory
+             * @description Whether new sessions start with the profile and earlier summaries.
+             * @default true
+             */
+            memory?: boolean;
+            /**
+             * Preferred Language
+             * @default null
+             */
+            preferred_language?: string | null;
+            /**
+             * Updated At
+             * @default null
+             */
+            updated_at?: number | null;
+            /** User Id */
+            user_id: string;
+        };
+        /**
+         * ProfileUpdate
+         * @description The whole profile (a PUT replaces it). Strict: ``"memory": 0`` is not a boolean.
+         */
+        ProfileUpdate: {
+            /** Display Name */
+            display_name: string;
+            /**
+             * Goals
+             * @default
+             */
+            goals?: string;
+            /**
+             * Levels
+             * @description Subject (from the catalogue) -> level.
+             */
+            levels?: {
+                [key: string]: "primary" | "beginner" | "secondary" | "intermediate" | "university" | "advanced";
+            };
+            /**
+             * Memory
+             * @default true
+             */
+            memory?: boolean;
+            /**
+             * Preferred Language
+             * @description One of the catalogue's languages.
+             * @default null
+             */
+            preferred_language?: ("ar" | "de" | "en" | "es" | "fr" | "hi" | "ja" | "pt" | "zh") | null;
+        };
+        /** Progress */
+        Progress: {
+            /**
+             * Active Weeks
+             * @description ISO weeks with a session, e.g. 2026-W49.
+             */
+            active_weeks: string[];
+            /** Companions */
+            companions: components["schemas"]["CompanionProgress"][];
+            /** Subjects */
+            subjects: components["schemas"]["SubjectProgress"][];
+            /**
+             * Weekly Streak
+             * @description Consecutive weeks with a session, up to this week (or last week, while this one is still open).
+             */
+            weekly_streak: number;
+        };
         /** Room */
         Room: {
             /** Companion Id */
@@ -412,8 +601,73 @@ export interface components {
             session_id: string;
             /** Started At */
             started_at: number;
+            /** @default null */
+            summary?: components["schemas"]["SessionSummary"] | null;
             /** Transcript Preview */
             transcript_preview: string;
+        };
+        /**
+         * SessionSummary
+         * @description What a session was about, for the history page and the tutor's memory.
+         */
+        SessionSummary: {
+            /**
+             * Label
+             * @description One line for people: what this summary is, or why none.
+             */
+            label: string;
+            /**
+             * Practise Next
+             * @default
+             */
+            practise_next?: string;
+            /**
+             * Reason
+             * @default null
+             */
+            reason?: ("llm_budget" | "no_learner_messages" | "llm_error" | "unreadable") | null;
+            /**
+             * Source
+             * @default null
+             */
+            source?: ("llm" | "learner_messages") | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "ready" | "skipped" | "failed";
+            /** Topics */
+            topics?: string[];
+            /**
+             * Went Well
+             * @default
+             */
+            went_well?: string;
+            /** Written At */
+            written_at: number;
+        };
+        /** SubjectProgress */
+        SubjectProgress: {
+            /**
+             * Last Session At
+             * @default null
+             */
+            last_session_at?: number | null;
+            /** Messages */
+            messages: number;
+            /** Minutes */
+            minutes: number;
+            /** Sessions */
+            sessions: number;
+            /** Subject */
+            subject: string;
+        };
+        /** TopicCount */
+        TopicCount: {
+            /** Sessions */
+            sessions: number;
+            /** Topic */
+            topic: string;
         };
         /** Transcript */
         Transcript: {
@@ -653,6 +907,279 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["IceServers"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Store unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    get_get_me: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Profile"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Store unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    put_put_me: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProfileUpdate"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Profile"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Body is not JSON (application/json) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid body or query */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Store unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    delete_erase_me: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Store unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    get_export_me: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Export"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Store unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    get_get_progress: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Progress"];
                 };
             };
             /** @description Missing or invalid token */

@@ -18,6 +18,12 @@ export type Message = Schemas["Message"];
 export type SessionRecord = Schemas["SessionRecord"];
 export type Transcript = Schemas["Transcript"];
 export type IceServers = Schemas["IceServers"];
+export type SessionSummary = Schemas["SessionSummary"];
+export type Profile = Schemas["Profile"];
+export type ProfileUpdate = Schemas["ProfileUpdate"];
+export type Progress = Schemas["Progress"];
+export type CompanionProgress = Schemas["CompanionProgress"];
+export type SubjectProgress = Schemas["SubjectProgress"];
 
 /** Every client event is acknowledged with one of these. */
 export type Ack<T = Record<string, never>> =

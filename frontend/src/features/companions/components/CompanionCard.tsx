@@ -1,11 +1,8 @@
 import type { Companion } from "@/shared/api/types";
 
-const LANGUAGE_NAMES: Record<string, string> = {
-  en: "English", es: "Spanish", fr: "French", pt: "Portuguese", ja: "Japanese", de: "German",
-  it: "Italian", zh: "Chinese", hi: "Hindi", ar: "Arabic",
-};
+import { languageName } from "@/shared/lib/languages";
 
-export const languageName = (code: string) => LANGUAGE_NAMES[code] ?? code;
+export { languageName };
 
 interface Props {
   companion: Companion;

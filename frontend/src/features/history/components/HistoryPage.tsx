@@ -1,5 +1,6 @@
 import { Link } from "react-router-dom";
 import { useAsync } from "@/shared/hooks/useAsync";
+import { SummaryView } from "./SummaryView";
 import { fetchCatalogue, fetchSessions, formatDuration, formatWhen } from "../api/sessions";
 
 export function HistoryPage() {
@@ -36,7 +37,9 @@ export function HistoryPage() {
                   {formatDuration(s.duration_seconds)} · {s.message_count}{" "}
                   {s.message_count === 1 ? "message" : "messages"}
                 </p>
-                {s.transcript_preview && <p className="preview">{s.transcript_preview}</p>}
+                {s.summary ? <SummaryView summary={s.summary} /> : (
+                  s.transcript_preview && <p className="preview">{s.transcript_preview}</p>
+                )}
               </li>
             ))}
           </ul>

@@ -1,5 +1,6 @@
 import { Link, useParams } from "react-router-dom";
 import { useAsync } from "@/shared/hooks/useAsync";
+import { SummaryView } from "./SummaryView";
 import { fetchCatalogue, fetchSession, fetchTranscript, formatDuration, formatWhen } from "../api/sessions";
 
 export function TranscriptPage() {
@@ -37,6 +38,12 @@ export function TranscriptPage() {
             {formatWhen(data.data.session.started_at)} · {formatDuration(data.data.session.duration_seconds)} ·{" "}
             {data.data.session.message_count} messages
           </p>
+          {data.data.session.summary && (
+            <section aria-labelledby="summary-title" className="panel">
+              <h2 id="summary-title">Summary</h2>
+              <SummaryView summary={data.data.session.summary} />
+            </section>
+          )}
           {data.data.transcript.messages.length === 0 ? (
             <p className="empty">Nothing was said in this session.</p>
           ) : (
