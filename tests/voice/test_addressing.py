@@ -119,16 +119,18 @@ async def _final_transcript(member: Member) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def voice_pair(
-    redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[list[Replica]]:
-    """Two replicas on one Redis; one media directory, as one bucket would be."""
+def voice_pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Replica]]:
+    """Two replicas on a Redis of their own (every replica on a Redis takes reply jobs from the
+    same consumer group: the session's other replicas, with no voice, would answer these rooms);
+    one media directory, as one bucket would be."""
+    redis = RedisServer().start()
     media = str(tmp_path_factory.mktemp("pair-media"))
-    env = {**VOICE_ENV, "HOLO_REDIS_URL": redis_server.url, "HOLO_MEDIA_DIR": media}
+    env = {**VOICE_ENV, "HOLO_REDIS_URL": redis.url, "HOLO_MEDIA_DIR": media}
     replicas = [Replica(name=f"voice-pair-{i}", env=env).start() for i in range(2)]
     yield replicas
     for replica in replicas:
         replica.stop()
+    redis.cleanup()
 
 
 async def test_two_people_on_two_replicas_both_hear_the_reply(
