@@ -122,9 +122,7 @@ class ReplyDeps:
 class VoiceOut(Protocol):
     def wants(self, room_id: str) -> bool: ...
 
-    def stream(
-        self, room_id: str, reply_id: str, seq: int, text: str, content_type: str
-    ) -> AudioFeed | None: ...
+    def stream(self, room_id: str, reply_id: str, seq: int, text: str) -> AudioFeed | None: ...
 
 
 @dataclass
@@ -295,10 +293,10 @@ class Reply:
             self.deps.metrics.reply_first_audio.observe(max(0.0, time.time() - self.received_at))
         await self._emit(AiAudio(reply_id=self.reply_id, seq=seq, url=url, text=sentence))
 
-    def _voice_clip(self, seq: int, sentence: str, content_type: str) -> AudioFeed | None:
+    def _voice_clip(self, seq: int, sentence: str) -> AudioFeed | None:
         if self.deps.voice is None:
             return None
-        return self.deps.voice.stream(self.room_id, self.reply_id, seq, sentence, content_type)
+        return self.deps.voice.stream(self.room_id, self.reply_id, seq, sentence)
 
     async def _record_llm(self, report: UsageReport) -> None:
         # The reply is complete when its usage arrives: a store hiccup must not lose it.

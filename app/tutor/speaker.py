@@ -37,7 +37,7 @@ class AudioFeed(Protocol):
     def close(self) -> None: ...
 
 
-OnAudio = Callable[[int, str, str], AudioFeed | None]  # seq, sentence, content type
+OnAudio = Callable[[int, str], AudioFeed | None]  # seq, sentence
 
 
 class Speaker:
@@ -130,7 +130,7 @@ class Speaker:
         chunks: list[bytes] = []
         async with self._tts.synthesize(sentence, self._voice) as speech:
             # The call hears each chunk as it arrives, before the clip is counted and stored.
-            feed = self._on_audio(seq, sentence, speech.content_type) if self._on_audio else None
+            feed = self._on_audio(seq, sentence) if self._on_audio else None
             try:
                 async for chunk in speech:
                     chunks.append(chunk)

@@ -7,6 +7,7 @@ import io
 from typing import Any
 
 import av
+from av.audio.codeccontext import AudioCodecContext
 from av.audio.frame import AudioFrame
 from av.audio.resampler import AudioResampler
 
@@ -30,18 +31,24 @@ def decode_clip(data: bytes) -> bytes:
 class StreamDecoder:
     """A clip as its chunks arrive, as 48 kHz mono s16 PCM, so the call hears a sentence while
     the rest of it is still streaming. MP3 (ElevenLabs) is parsed frame by frame; anything else
-    (espeak-ng's WAV, made locally in an instant) is decoded whole when it ends."""
+    (espeak-ng's WAV, made locally in an instant) is decoded whole when it ends. The format is
+    told by the first bytes, not by the declared type (a WAV labelled audio/mpeg still plays)."""
 
-    def __init__(self, content_type: str) -> None:
-        self._codec = av.CodecContext.create("mp3", "r") if content_type == "audio/mpeg" else None
+    def __init__(self) -> None:
+        self._codec: AudioCodecContext | None = None
+        self._whole: bytearray | None = None  # not MP3: the clip so far
         self._resampler = AudioResampler(format="s16", layout="mono", rate=OUT_RATE)
-        self._whole = bytearray()
 
     def decode(self, chunk: bytes) -> bytes:
-        if self._codec is None:
+        if self._codec is None and self._whole is None and chunk:
+            if _is_mp3(chunk):
+                self._codec = av.CodecContext.create("mp3", "r")
+            else:
+                self._whole = bytearray()
+        if self._whole is not None:
             self._whole += chunk
             return b""
-        return self._convert(self._codec.parse(chunk))
+        return self._convert(self._codec.parse(chunk)) if self._codec is not None else b""
 
     def flush(self) -> bytes:
         if self._codec is None:
@@ -67,6 +74,11 @@ class Downsampler:
 
     def convert(self, frame: AudioFrame) -> bytes:
         return b"".join(_pcm(f) for f in self._resampler.resample(frame))
+
+
+def _is_mp3(head: bytes) -> bool:
+    """An ID3 tag or an MPEG audio frame sync (11 set bits)."""
+    return head.startswith(b"ID3") or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0)
 
 
 def _pcm(frame: AudioFrame) -> bytes:

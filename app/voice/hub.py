@@ -503,14 +503,12 @@ class VoiceHub:
     def wants(self, room_id: str) -> bool:
         return any(s.room_id == room_id for s in self.sessions.values())
 
-    def stream(
-        self, room_id: str, reply_id: str, seq: int, text: str, content_type: str
-    ) -> ClipFeed | None:
+    def stream(self, room_id: str, reply_id: str, seq: int, text: str) -> ClipFeed | None:
         """A sentence of this replica's reply, fed as its audio streams in: queued in order for
         the room at once, so the call hears it while the rest is still arriving."""
         if not self._claim(room_id, reply_id, seq):
             return None
-        feed = ClipFeed(StreamDecoder(content_type), self._metrics)
+        feed = ClipFeed(StreamDecoder(), self._metrics)
         self._queue(room_id, reply_id, seq, text, feed.audio)
         return feed
 

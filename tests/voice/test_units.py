@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from app.voice.audio import StreamDecoder, decode_clip
 from app.voice.track import FRAME_BYTES, Clip, ClipAudio, TutorVoiceTrack, cut_text
 from app.voice.vad import WINDOW_BYTES, Segmenter
+from tests.stubs.mp3 import silent_mp3
 
 LOUD = b"\x00\x10" * (WINDOW_BYTES // 2)  # 4096 of full scale: above the energy gate
 QUIET = bytes(WINDOW_BYTES)
@@ -86,3 +88,11 @@ def test_cut_text_keeps_whole_words() -> None:
     assert cut_text("one two three four", 0.5) == "one two"
     assert cut_text("one two three four", 0) == ""
     assert cut_text("one two", 1.0) == "one two"
+
+
+def test_streamed_mp3_decodes_as_it_arrives_and_adds_up_to_the_whole_clip() -> None:
+    mp3 = silent_mp3(1.0)
+    decoder = StreamDecoder()
+    parts = [decoder.decode(mp3[i : i + 1000]) for i in range(0, len(mp3), 1000)]
+    assert parts[0]  # audio from the first chunk, before the rest has arrived
+    assert len(b"".join(parts) + decoder.flush()) == len(decode_clip(mp3))
