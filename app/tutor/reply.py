@@ -41,6 +41,7 @@ from app.server_events import (
     Notice,
     ServerEvent,
     ServerEvents,
+    TutorState,
 )
 from app.store.messages import ConversationClosed, MessageStore
 from app.store.redis import UNAVAILABLE_ERRORS
@@ -49,7 +50,7 @@ from app.store.summaries import SummaryStore
 from app.tutor.batcher import DeltaBatcher
 from app.tutor.prompt import build_prompt, persona_of
 from app.tutor.sentences import SentenceSplitter
-from app.tutor.speaker import OffReason, Speaker
+from app.tutor.speaker import AudioFeed, OffReason, Speaker
 from app.tutor.usage import Budget, UsageStore
 
 log = logging.getLogger(__name__)
@@ -121,9 +122,7 @@ class ReplyDeps:
 class VoiceOut(Protocol):
     def wants(self, room_id: str) -> bool: ...
 
-    def clip(
-        self, room_id: str, reply_id: str, seq: int, text: str, audio: bytes | None, url: str = ""
-    ) -> None: ...
+    def stream(self, room_id: str, reply_id: str, seq: int, text: str) -> AudioFeed | None: ...
 
 
 @dataclass
@@ -182,7 +181,16 @@ class Reply:
                 await work
         else:
             work.result()
-        return await self._finish(interrupted=interrupted)
+        shown = await self._finish(interrupted=interrupted)
+        speaker = self._out.speaker
+        spoken = any(
+            m.id == self.message_id and (m.metadata or {}).get("spoken") for m in conversation
+        )
+        if spoken and not (speaker and speaker.urls):
+            # A spoken question set the room "thinking"; with no voice in the reply, no track
+            # starts and stops speaking to say "listening" again.
+            await self._emit(TutorState(room_id=self.room_id, state="listening"))
+        return shown
 
     # -- streaming --------------------------------------------------------------------------
 
@@ -285,9 +293,10 @@ class Reply:
             self.deps.metrics.reply_first_audio.observe(max(0.0, time.time() - self.received_at))
         await self._emit(AiAudio(reply_id=self.reply_id, seq=seq, url=url, text=sentence))
 
-    def _voice_clip(self, seq: int, sentence: str, audio: bytes) -> None:
-        if self.deps.voice is not None:
-            self.deps.voice.clip(self.room_id, self.reply_id, seq, sentence, audio)
+    def _voice_clip(self, seq: int, sentence: str) -> AudioFeed | None:
+        if self.deps.voice is None:
+            return None
+        return self.deps.voice.stream(self.room_id, self.reply_id, seq, sentence)
 
     async def _record_llm(self, report: UsageReport) -> None:
         # The reply is complete when its usage arrives: a store hiccup must not lose it.

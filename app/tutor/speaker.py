@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Literal
+from typing import Literal, Protocol
 
 from app.providers.errors import ProviderError, StorageError
 from app.providers.storage import Storage, extension_for
@@ -27,7 +27,17 @@ OffReason = Literal["voice_budget", "voice_unavailable", "storage_unavailable"]
 Announce = Callable[[int, str, str], Awaitable[None]]  # seq, url, sentence
 RecordSpeech = Callable[[str, int, int], Awaitable[None]]  # provider, characters, billed
 SwitchedOff = Callable[[OffReason, Exception | None], Awaitable[None]]
-OnAudio = Callable[[int, str, bytes], None]  # seq, sentence, audio (before it is stored)
+
+
+class AudioFeed(Protocol):
+    """Where a sentence's audio goes as it streams in (the call), before it is stored whole."""
+
+    def write(self, chunk: bytes) -> None: ...
+
+    def close(self) -> None: ...
+
+
+OnAudio = Callable[[int, str], AudioFeed | None]  # seq, sentence
 
 
 class Speaker:
@@ -117,10 +127,19 @@ class Speaker:
             await self._announce(seq, url, sentence)
 
     async def _make(self, seq: int, sentence: str) -> tuple[str, str]:
+        chunks: list[bytes] = []
         async with self._tts.synthesize(sentence, self._voice) as speech:
-            audio = await speech.read()
-        if self._on_audio is not None:  # the call hears it before it is counted and stored
-            self._on_audio(seq, sentence, audio)
+            # The call hears each chunk as it arrives, before the clip is counted and stored.
+            feed = self._on_audio(seq, sentence) if self._on_audio else None
+            try:
+                async for chunk in speech:
+                    chunks.append(chunk)
+                    if feed is not None:
+                        feed.write(chunk)
+            finally:
+                if feed is not None:
+                    feed.close()
+        audio = b"".join(chunks)
         await self._record(speech.provider, speech.characters, speech.characters_billed)
         key = f"{self._key_prefix}/{seq}{extension_for(speech.content_type)}"
         async with asyncio.timeout(self._storage_timeout):

@@ -4,7 +4,7 @@
         ─► `transcript` + learner message (spoken) ─► the tutor's job queue (once, any replica)
     reply clips ─► every session of the room on this replica, in order ─► `tutor-state`
 
-Clips of a reply this replica runs come straight from its Speaker (before they are stored);
+Clips of a reply this replica runs come straight from its Speaker, chunk by chunk as they stream;
 clips of a reply another replica runs come from their stored copy, named by the ``ai-audio``
 event. Audio never travels through the shared pub/sub channel.
 """
@@ -47,9 +47,9 @@ from app.tutor.jobs import Control
 from app.tutor.service import Tutor
 from app.tutor.usage import UsageStore
 from app.voice.addressing import for_tutor
-from app.voice.audio import decode_clip
+from app.voice.audio import StreamDecoder, decode_clip
 from app.voice.session import VadSettings, VoiceSession, parse_candidate
-from app.voice.track import Clip, Played
+from app.voice.track import Clip, ClipAudio, Played
 from app.voice.vad import SileroModel, SpeechModel, VadEvent
 
 log = logging.getLogger(__name__)
@@ -57,6 +57,34 @@ log = logging.getLogger(__name__)
 VOICE_IDLE = "The tutor stopped listening: no audio reached it for a while."
 State = Literal["listening", "thinking", "speaking"]
 SPEECH_FAILED = "Your speech could not be transcribed just now; say it again, or type it."
+
+
+class ClipFeed:
+    """One sentence's audio chunks, decoded onto its clip as they arrive (the Speaker's feed)."""
+
+    def __init__(self, decoder: StreamDecoder, metrics: Metrics) -> None:
+        self.audio = ClipAudio()
+        self._decoder: StreamDecoder | None = decoder
+        self._metrics = metrics
+
+    def write(self, chunk: bytes) -> None:
+        if self._decoder is not None:
+            self._decode(lambda d: d.decode(chunk))
+
+    def close(self) -> None:
+        if self._decoder is not None:
+            self._decode(lambda d: d.flush())
+        self._decoder = None
+        self.audio.complete = True
+
+    def _decode(self, step: Callable[[StreamDecoder], bytes]) -> None:
+        assert self._decoder is not None
+        try:
+            self.audio.pcm += step(self._decoder)
+        except Exception as exc:  # the call skips the rest of this sentence
+            log.warning("voice: clip not playable: %r", exc)
+            self._metrics.errors.labels("voice", "clip_unplayable").inc()
+            self._decoder = None
 
 
 class VoiceBusy(Exception):
@@ -475,44 +503,57 @@ class VoiceHub:
     def wants(self, room_id: str) -> bool:
         return any(s.room_id == room_id for s in self.sessions.values())
 
-    def clip(
-        self, room_id: str, reply_id: str, seq: int, text: str, audio: bytes | None, url: str = ""
-    ) -> None:
-        """A sentence of a reply: its audio (from this replica's Speaker) or its stored URL
-        (from an ``ai-audio`` of another replica's reply). Queued in order for the room."""
+    def stream(self, room_id: str, reply_id: str, seq: int, text: str) -> ClipFeed | None:
+        """A sentence of this replica's reply, fed as its audio streams in: queued in order for
+        the room at once, so the call hears it while the rest is still arriving."""
+        if not self._claim(room_id, reply_id, seq):
+            return None
+        feed = ClipFeed(StreamDecoder(), self._metrics)
+        self._queue(room_id, reply_id, seq, text, feed.audio)
+        return feed
+
+    def clip(self, room_id: str, reply_id: str, seq: int, text: str, url: str) -> None:
+        """A sentence of another replica's reply (its ``ai-audio``): fetched from storage, then
+        queued in order for the room."""
+        if self._claim(room_id, reply_id, seq):
+            self._spawn(self._fetch_and_queue(room_id, reply_id, seq, text, url))
+
+    def _claim(self, room_id: str, reply_id: str, seq: int) -> bool:
         if not self.wants(room_id):
-            return
+            return False
         playback = self._playback.setdefault(room_id, _RoomPlayback())
         if (reply_id, seq) in playback.seen or reply_id in playback.stopped:
-            return
+            return False
         playback.seen.add((reply_id, seq))
-        self._spawn(self._decode_and_queue(room_id, reply_id, seq, text, audio, url))
+        return True
 
-    async def _decode_and_queue(
-        self, room_id: str, reply_id: str, seq: int, text: str, audio: bytes | None, url: str
+    async def _fetch_and_queue(
+        self, room_id: str, reply_id: str, seq: int, text: str, url: str
     ) -> None:
         try:
-            data = audio if audio is not None else await self._fetch(url)
-            pcm = await asyncio.to_thread(decode_clip, data)
+            pcm = await asyncio.to_thread(decode_clip, await self._fetch(url))
         except Exception as exc:
             log.warning("voice: clip %s/%d not playable: %r", reply_id, seq, exc)
             self._metrics.errors.labels("voice", "clip_unplayable").inc()
             pcm = b""
+        self._queue(room_id, reply_id, seq, text, ClipAudio(bytearray(pcm), complete=True))
+
+    def _queue(self, room_id: str, reply_id: str, seq: int, text: str, audio: ClipAudio) -> None:
         playback = self._playback.get(room_id)
         if playback is None or reply_id in playback.stopped:
-            return  # the room left, or the reply was cut while this clip was decoded
+            return  # the room left, or the reply was cut while this clip was fetched
         if playback.reply_id != reply_id:
             if playback.reply_id is not None:
                 for session in self._room_sessions(room_id):
                     session.track.drop_reply(playback.reply_id)
             playback.reply_id, playback.next_seq, playback.ready = reply_id, 0, {}
             playback.seen = {key for key in playback.seen if key[0] == reply_id}
-        playback.ready[seq] = Clip(reply_id=reply_id, seq=seq, text=text, pcm=pcm)
+        playback.ready[seq] = Clip(reply_id=reply_id, seq=seq, text=text, audio=audio)
         while playback.next_seq in playback.ready:
             clip = playback.ready.pop(playback.next_seq)
             playback.next_seq += 1
             for session in self._room_sessions(room_id):
-                session.track.play(Clip(clip.reply_id, clip.seq, clip.text, clip.pcm))
+                session.track.play(Clip(clip.reply_id, clip.seq, clip.text, clip.audio))
 
     async def _fetch(self, url: str) -> bytes:
         parts = urlsplit(url)
@@ -531,12 +572,7 @@ class VoiceHub:
             return
         try:
             self.clip(
-                room,
-                str(data["reply_id"]),
-                int(data["seq"]),
-                str(data["text"]),
-                None,
-                str(data["url"]),
+                room, str(data["reply_id"]), int(data["seq"]), str(data["text"]), str(data["url"])
             )
         except (KeyError, ValueError, TypeError):
             return

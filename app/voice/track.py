@@ -1,7 +1,9 @@
 """The tutor's voice as an outbound WebRTC audio track, paced in real time.
 
 Clips of a reply are queued as 48 kHz mono PCM and played back to back (no gap between
-sentences); with nothing queued the track sends silence, so the browser's jitter buffer never
+sentences). A clip may be queued while its audio is still arriving: the track plays what has been
+decoded and waits (silence, still speaking) for the rest. With nothing queued the track sends
+silence, so the browser's jitter buffer never
 starves. ``cut()`` (barge-in) drops everything queued at once and says what was played.
 """
 
@@ -12,7 +14,7 @@ import fractions
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiortc import MediaStreamTrack
 from av.audio.frame import AudioFrame
@@ -28,12 +30,25 @@ BETWEEN_CLIPS = 0.3
 
 
 @dataclass
+class ClipAudio:
+    """A clip's PCM, growing while it is decoded; shared by every track that plays it."""
+
+    pcm: bytearray = field(default_factory=bytearray)
+    complete: bool = False
+
+
+@dataclass
 class Clip:
     reply_id: str
     seq: int
     text: str
-    pcm: bytes
+    audio: ClipAudio
     played: int = 0  # bytes
+    started: bool = False
+
+    @property
+    def pcm(self) -> bytearray:
+        return self.audio.pcm
 
 
 @dataclass(frozen=True)
@@ -121,15 +136,20 @@ class TutorVoiceTrack(MediaStreamTrack):
         out = bytearray()
         while len(out) < FRAME_BYTES and self._queue:
             clip = self._queue[0]
-            if clip.played == 0:
+            take = clip.pcm[clip.played : clip.played + FRAME_BYTES - len(out)]
+            if take and not clip.started:
+                clip.started = True
                 self._heard.append(clip)
                 if self._on_clip is not None:
                     self._on_clip(clip)
-            take = clip.pcm[clip.played : clip.played + FRAME_BYTES - len(out)]
             clip.played += len(take)
             out += take
             if clip.played >= len(clip.pcm):
+                if not clip.audio.complete:
+                    break  # the rest of this clip is still arriving
                 self._queue.popleft()
+        if not out:
+            return SILENCE  # waiting for a clip's audio: still the tutor's turn to speak
         self._set_speaking(True)
         self._last_voice = time.monotonic()
         if len(out) < FRAME_BYTES:

@@ -92,6 +92,10 @@ async def test_openai_compatible_failures_give_a_notice_and_the_call_goes_on(
         assert final["text"] == "what is a fraction"
         stored = await me.socket.next("message", timeout=10)
         assert stored["text"] == "what is a fraction" and stored["metadata"]["spoken"] is True
+        # No voice on this replica (TTS none): back to listening once the reply is done.
+        assert (await me.socket.next("tutor-state", timeout=10))["state"] == "thinking"
+        await me.socket.next("ai-done", timeout=20)
+        assert (await me.socket.next("tutor-state", timeout=20))["state"] == "listening"
         metrics = (await me.api.request("GET", "/metrics")).text
         seconds = _value(metrics, 'holo_stt_audio_seconds_total{provider="openai"}')
         assert seconds > 0.5  # three utterances of about a second each were sent

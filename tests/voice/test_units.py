@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from app.voice.track import FRAME_BYTES, Clip, TutorVoiceTrack, cut_text
+from app.voice.audio import StreamDecoder, decode_clip
+from app.voice.track import FRAME_BYTES, Clip, ClipAudio, TutorVoiceTrack, cut_text
 from app.voice.vad import WINDOW_BYTES, Segmenter
+from tests.stubs.mp3 import silent_mp3
 
 LOUD = b"\x00\x10" * (WINDOW_BYTES // 2)  # 4096 of full scale: above the energy gate
 QUIET = bytes(WINDOW_BYTES)
@@ -46,7 +48,8 @@ def test_speech_shorter_than_the_minimum_is_discarded_and_pauses_do_not_end_it()
 
 
 def _clip(seq: int, text: str, frames: int) -> Clip:
-    return Clip(reply_id="r1", seq=seq, text=text, pcm=b"\x01\x00" * (FRAME_BYTES // 2) * frames)
+    pcm = bytearray(b"\x01\x00" * (FRAME_BYTES // 2) * frames)
+    return Clip(reply_id="r1", seq=seq, text=text, audio=ClipAudio(pcm, complete=True))
 
 
 def test_a_cut_says_what_was_heard_and_silences_the_track() -> None:
@@ -65,7 +68,31 @@ def test_a_cut_says_what_was_heard_and_silences_the_track() -> None:
     assert track.cut() is None  # nothing left to cut
 
 
+def test_a_clip_still_arriving_plays_what_came_and_waits_for_the_rest() -> None:
+    track = TutorVoiceTrack()
+    voice = b"\x01\x00" * (FRAME_BYTES // 2)
+    streaming = ClipAudio(bytearray(voice))
+    track.play(Clip(reply_id="r1", seq=0, text="Good question.", audio=streaming))
+    track.play(_clip(1, "Next.", 1))
+    assert track._next_frame() == voice and track.speaking
+    # Nothing more decoded yet: silence, but the tutor is still speaking (no gap is reported).
+    assert track._next_frame() == bytes(FRAME_BYTES) and track.speaking
+    streaming.pcm += voice
+    streaming.complete = True
+    assert track._next_frame() == voice
+    assert track._next_frame() == voice  # the next sentence, straight after
+    assert track._next_frame() == bytes(FRAME_BYTES) and not track.speaking
+
+
 def test_cut_text_keeps_whole_words() -> None:
     assert cut_text("one two three four", 0.5) == "one two"
     assert cut_text("one two three four", 0) == ""
     assert cut_text("one two", 1.0) == "one two"
+
+
+def test_streamed_mp3_decodes_as_it_arrives_and_adds_up_to_the_whole_clip() -> None:
+    mp3 = silent_mp3(1.0)
+    decoder = StreamDecoder()
+    parts = [decoder.decode(mp3[i : i + 1000]) for i in range(0, len(mp3), 1000)]
+    assert parts[0]  # audio from the first chunk, before the rest has arrived
+    assert len(b"".join(parts) + decoder.flush()) == len(decode_clip(mp3))
