@@ -40,6 +40,13 @@ $(VENV)/.dev: pyproject.toml | $(VENV)/bin/python
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $(VENV)/.app $@
 
+# Pipecat for bench/voice.py's third capacity column (it runs bench/pipecat_peer.py with this
+# venv's python when present, and skips the column otherwise).
+.venv-pipecat/.bench-pipecat: pyproject.toml
+	$(PYTHON) -m venv .venv-pipecat
+	.venv-pipecat/bin/pip install -q -e '.[bench-pipecat]'
+	touch $@
+
 system-packages:
 	scripts/install-system-packages
 

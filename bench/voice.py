@@ -14,7 +14,9 @@ the WAV.
   silent at the client.
 - Capacity: BENCH_VOICE_SESSIONS (10) calls at once, the client sending a tone, the tutor's track
   silence: CPU per call of the replica beside that of a bare aiortc endpoint (receive, decode,
-  send a tone) under the same clients, and receive gaps over 60 ms at the clients.
+  send a tone) and, when the `bench-pipecat` extra is installed (``.venv-pipecat``), of Pipecat's
+  SmallWebRTC pipeline (bench/pipecat_peer.py) under the same clients, and receive gaps over
+  60 ms at the clients.
 
     python -m bench voice
 """
@@ -59,6 +61,7 @@ STT_DELAY = 0.10
 TTS_FIRST_BYTE = 0.15
 SILENCE = 0.4
 RESULTS = Path(__file__).resolve().parent / "results"
+PIPECAT_PEER = str(Path(__file__).resolve().parent / "pipecat_peer.py")
 LOUD = 500  # sample amplitude that counts as speech in the WAV
 
 
@@ -339,12 +342,16 @@ async def capacity_voice(replica: Replica, sessions: int, window: float) -> dict
             await socket.close()
 
 
-async def capacity_bare(sessions: int, window: float) -> dict[str, float]:
+async def capacity_endpoint(
+    command: list[str], sessions: int, window: float, what: str
+) -> dict[str, float]:
+    """CPU per call of a process serving ``POST /offer {"sdp"} -> {"sdp"}`` on the port given as
+    its last argument, under the same clients as the replica."""
     port = free_port()
-    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "bench._bare_peer", str(port))
+    proc = await asyncio.create_subprocess_exec(*command, str(port))
     clients = []
     try:
-        await poll(lambda: _port_open(port), what="the bare aiortc endpoint")
+        await poll(lambda: _port_open(port), what=what, timeout=60)
         async with httpx.AsyncClient() as http:
             for _ in range(sessions):
                 client = LoadClient()
@@ -358,7 +365,37 @@ async def capacity_bare(sessions: int, window: float) -> dict[str, float]:
         for client in clients:
             await client.pc.close()
         proc.terminate()
-        await proc.wait()
+        try:
+            await asyncio.wait_for(proc.wait(), 10)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+
+
+async def capacity_bare(sessions: int, window: float) -> dict[str, float]:
+    command = [sys.executable, "-m", "bench._bare_peer"]
+    return await capacity_endpoint(command, sessions, window, "the bare aiortc endpoint")
+
+
+def pipecat_python() -> str | None:
+    """The interpreter with the `bench-pipecat` extra: BENCH_PIPECAT_PYTHON, else .venv-pipecat
+    (its own venv, so pipecat's pins never move our runtime's), else ours if it has pipecat."""
+    configured = os.environ.get("BENCH_PIPECAT_PYTHON")
+    if configured:
+        return configured
+    venv = Path(__file__).resolve().parent.parent / ".venv-pipecat" / "bin" / "python"
+    if venv.exists():
+        return str(venv)
+    import importlib.util
+
+    return sys.executable if importlib.util.find_spec("pipecat") else None
+
+
+async def capacity_pipecat(sessions: int, window: float) -> dict[str, float] | None:
+    python = pipecat_python()
+    if python is None:
+        return None
+    return await capacity_endpoint([python, PIPECAT_PEER], sessions, window, "the Pipecat endpoint")
 
 
 def _port_open(port: int) -> bool:
@@ -407,6 +444,7 @@ async def run() -> dict[str, Any]:
         finally:
             replica.stop()
     bare_load = await capacity_bare(sessions, window)
+    pipecat_load = await capacity_pipecat(sessions, window)
     floor = SILENCE + STT_DELAY + llm_floor(profile) + TTS_FIRST_BYTE
     metrics = talk["metrics"]
     return {
@@ -437,6 +475,8 @@ async def run() -> dict[str, Any]:
         "bare": bare_load,
         "voice_calls_per_core": 1 / voice_load["cpu_per_call"],
         "bare_calls_per_core": 1 / bare_load["cpu_per_call"],
+        "pipecat": pipecat_load,
+        "pipecat_calls_per_core": 1 / pipecat_load["cpu_per_call"] if pipecat_load else None,
     }
 
 
@@ -478,7 +518,24 @@ def report(r: dict[str, Any]) -> None:
         f"{r['bare_calls_per_core']:.1f} calls/core; "
         f"late frames {b['late_frames']:.0f}/{b['frames']:.0f}"
     )
+    p = r["pipecat"]
+    if p is None:
+        print(
+            "  pipecat: skipped (no .venv-pipecat and no pipecat here: "
+            "make .venv-pipecat/.bench-pipecat)"
+        )
+    else:
+        print(
+            f"  pipecat:       {p['cpu_per_call'] * 100:.1f}% of a core per call -> "
+            f"{r['pipecat_calls_per_core']:.1f} calls/core; "
+            f"late frames {p['late_frames']:.0f}/{p['frames']:.0f}"
+        )
     print(f"  ratio tutor/bare CPU per call: {v['cpu_per_call'] / b['cpu_per_call']:.2f}")
+    if p is not None:
+        print(
+            f"  ratio tutor/pipecat CPU per call: {v['cpu_per_call'] / p['cpu_per_call']:.2f}; "
+            f"pipecat/bare: {p['cpu_per_call'] / b['cpu_per_call']:.2f}"
+        )
 
 
 async def main() -> None:
