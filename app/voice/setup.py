@@ -10,7 +10,6 @@ from aiortc import RTCIceServer
 
 from app.api.ice import ice_servers_for
 from app.providers.storage.local import LocalStorage
-from app.providers.stt import STTTimeouts
 from app.providers.stt.factory import build_stt
 from app.providers.stt.pocketsphinx import PocketsphinxSTT
 from app.realtime.manager import RedisPubSubManager
@@ -25,24 +24,7 @@ async def open_voice(
     services: Services, tutor: Tutor, local: LocalStorage | None
 ) -> AsyncIterator[VoiceHub]:
     settings = services.settings
-
-    def secret(value: object) -> str | None:
-        return value.get_secret_value() if value is not None else None  # type: ignore[attr-defined]
-
-    stt = build_stt(
-        settings.effective_stt_provider.value,
-        services.http,
-        api_key=secret(settings.stt_api_key),
-        base_url=settings.stt_base_url,
-        model=settings.stt_model,
-        deepgram_api_key=secret(settings.deepgram_api_key),
-        deepgram_base_url=settings.deepgram_base_url,
-        deepgram_model=settings.deepgram_model,
-        timeouts=STTTimeouts(
-            connect=settings.provider_connect_timeout_seconds,
-            result=settings.stt_timeout_seconds,
-        ),
-    )
+    stt = build_stt(settings, services.http)
     warming: asyncio.Task[None] | None = None
     if isinstance(stt, PocketsphinxSTT) and settings.voice_max_sessions > 0:
         # In the background: the replica serves at once, and the first utterance (seconds
