@@ -2,9 +2,10 @@
 
 ``--no-tutor`` measures the realtime core alone (issue 2's relay): every learner message
 otherwise also queues a reply from the AI tutor, which the Node baseline has no equivalent of.
-It swaps the app's ``open_tutor`` for one that yields no tutor (``services.tutor`` stays None,
-which the event handlers already allow); if the app no longer has that hook, the replica runs
-as shipped and says so on its first output line, which the harness checks.
+It swaps the app's ``open_tutor`` and ``open_voice`` for ones that yield nothing
+(``services.tutor`` and ``services.voice`` stay None, which the event handlers already allow); if
+the app no longer has that hook, the replica runs as shipped and says so on its first output
+line, which the harness checks.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ def main() -> None:
                 yield None
 
             app.main.open_tutor = no_tutor
+            # The tutor's voice needs the tutor: without it, no voice calls either.
+            app.main.open_voice = no_tutor
             print("bench: tutor disabled", flush=True)
         else:
             print("bench: NO TUTOR HOOK (app.main.open_tutor); running as shipped", flush=True)
