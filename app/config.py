@@ -193,7 +193,14 @@ class Settings(BaseSettings):
     def _check_redis_url(cls, value: str | None) -> str | None:
         if value in (None, ""):
             return None
-        schemes = ("redis://", "rediss://", "redis+sentinel://", "unix://")
+        schemes = (
+            "redis://",
+            "rediss://",
+            "redis+sentinel://",
+            "redis+cluster://",
+            "rediss+cluster://",
+            "unix://",
+        )
         if not value.startswith(schemes):
             raise ValueError(f"must start with one of {', '.join(schemes)}")
         return value

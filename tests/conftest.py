@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 import pytest
 
 from tests.clients import Api, SocketClient
-from tests.servers import LOG_DIR, RedisServer, Replica
+from tests.servers import LOG_DIR, RedisClusterServers, RedisServer, Replica
 from tests.stubs.elevenlabs import ElevenLabsStub
 from tests.stubs.openai_chat import OpenAIChatStub
 
@@ -40,6 +40,14 @@ def redis_server() -> Iterator[RedisServer]:
     server = RedisServer().start()
     yield server
     server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster() -> Iterator[RedisClusterServers]:
+    """A three-node Redis Cluster (every primary holds a third of the slots)."""
+    servers = RedisClusterServers().start()
+    yield servers
+    servers.cleanup()
 
 
 ReplicaFactory = Callable[..., Replica]

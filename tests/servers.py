@@ -53,6 +53,7 @@ class RedisServer:
 
     durable: bool = False
     conf: Path | None = None
+    extra_args: tuple[str, ...] = ()
     port: int = field(default_factory=free_port)
     dir: str = field(default_factory=lambda: tempfile.mkdtemp(prefix="holo-redis-"))
     proc: subprocess.Popen[bytes] | None = None
@@ -83,6 +84,7 @@ class RedisServer:
                 "127.0.0.1",
                 "--dir",
                 self.dir,
+                *self.extra_args,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -106,6 +108,65 @@ class RedisServer:
     def cleanup(self) -> None:
         self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@dataclass
+class RedisClusterServers:
+    """A Redis Cluster of our own: ``size`` primaries (no replicas) on free ports, every slot
+    assigned; ``url`` is the ``redis+cluster://`` address the app takes."""
+
+    size: int = 3
+    nodes: list[RedisServer] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return "redis+cluster://" + ",".join(f"127.0.0.1:{n.port}" for n in self.nodes)
+
+    def start(self) -> RedisClusterServers:
+        for _ in range(self.size):
+            node = RedisServer(
+                extra_args=(
+                    "--cluster-enabled",
+                    "yes",
+                    "--cluster-config-file",
+                    "nodes.conf",
+                    # The bus's port of its own (the default, port + 10000, may not exist).
+                    "--cluster-port",
+                    str(free_port()),
+                )
+            )
+            self.nodes.append(node.start())
+        subprocess.run(
+            [
+                "redis-cli",
+                "--cluster",
+                "create",
+                *(f"127.0.0.1:{n.port}" for n in self.nodes),
+                "--cluster-replicas",
+                "0",
+                "--cluster-yes",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_until(self._ok, 30, "the Redis Cluster to reach cluster_state:ok", interval=0.1)
+        return self
+
+    def _ok(self) -> bool:
+        for node in self.nodes:
+            info = subprocess.run(
+                ["redis-cli", "-p", str(node.port), "cluster", "info"],
+                capture_output=True,
+                text=True,
+            ).stdout
+            if "cluster_state:ok" not in info:
+                return False
+        return True
+
+    def cleanup(self) -> None:
+        for node in self.nodes:
+            node.cleanup()
 
 
 @dataclass

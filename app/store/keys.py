@@ -128,9 +128,16 @@ TUTOR_JOBS_MAXLEN = 10_000  # the stream is trimmed (approximately) to this many
 TUTOR_ATTEMPTS_TTL = 3600
 
 
+# The job stream, the control stream and the rooms' turns share one hash tag: the script that
+# moves a turn also queues the job and posts the stop, atomically, which a Redis Cluster allows
+# only within one slot (and a replica reads both streams in one XREAD). The streams are global
+# anyway, so the tag puts nothing on that slot that was not there already.
+_TUTOR = f"{PREFIX}tutor:{{tutor}}"
+
+
 def tutor_jobs() -> str:
     """Stream: one entry per learner message to answer, read by the replicas' consumer group."""
-    return f"{PREFIX}tutor:jobs"
+    return f"{_TUTOR}:jobs"
 
 
 def tutor_attempts(message_id: str) -> str:
@@ -143,12 +150,13 @@ TUTOR_CONTROL_MAXLEN = 1000
 
 def tutor_control() -> str:
     """Stream: barge-in requests, read by every replica (plain XREAD, no group)."""
-    return f"{PREFIX}tutor:control"
+    return f"{_TUTOR}:control"
 
 
 def room_turn(room_id: str) -> str:
-    """String: the id of the learner message the tutor should answer now ("" after a stop)."""
-    return f"{PREFIX}room:{{{room_id}}}:turn"
+    """String: the id of the learner message the tutor should answer now ("" after a stop);
+    on the tutor's slot, not the room's (see ``_TUTOR``)."""
+    return f"{_TUTOR}:turn:{room_id}"
 
 
 def room_notice(room_id: str, code: str) -> str:

@@ -5,6 +5,10 @@ transcript, summary, the room's keys; the caller deletes the audio); in sessions
 opened they are removed from the participants and their messages are redacted. Then every key
 under ``holo:user:{id}:`` goes. Rooms in progress are ended by the caller first, so that no new
 message or summary can land after the sweep.
+
+The keys swept are on many slots of a Redis Cluster, so each step is a plain pipeline, not a
+transaction: erasure that stops half-way (a crash, Redis gone) is finished by asking again,
+since every step is repeatable.
 """
 
 from __future__ import annotations
@@ -71,7 +75,7 @@ class LearnerData:
     async def erase_session(self, record: SessionRecord) -> None:
         """A session the learner opened: gone for everyone who was in it."""
         sid = record.session_id
-        async with self._redis.pipeline(transaction=True) as pipe:
+        async with self._redis.pipeline(transaction=False) as pipe:
             pipe.delete(
                 keys.session(sid),
                 keys.session_transcript(sid),
@@ -99,15 +103,19 @@ class LearnerData:
             }
         )
         ttl = max(1, int(await self._redis.ttl(keys.session(sid))))
+        # The transcript is rewritten in one transaction (its one key): never seen half-redacted.
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.set(keys.session(sid), kept.model_dump_json(exclude_none=True), ex=ttl)
-            pipe.delete(keys.session_transcript(sid), *_room_keys(record.room_id))
+            pipe.delete(keys.session_transcript(sid))
             if messages:
                 pipe.rpush(
                     keys.session_transcript(sid),
                     *(m.model_dump_json(exclude_none=True) for m in messages),
                 )
                 pipe.expire(keys.session_transcript(sid), ttl)
+            await pipe.execute()
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.set(keys.session(sid), kept.model_dump_json(exclude_none=True), ex=ttl)
+            pipe.delete(*_room_keys(record.room_id))
             pipe.zrem(keys.user_sessions(user_id), sid)
             await pipe.execute()
 
@@ -120,11 +128,13 @@ class LearnerData:
         moment later; whichever comes second finds nothing)."""
         subject = keys.connections_of_user(user_id)
         held: dict[str, str] = await self._redis.hgetall(subject)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            for sid, replica_id in held.items():
-                pipe.srem(keys.replica_connections(replica_id), f"{subject} {sid}")
-            pipe.delete(subject)
-            await pipe.execute()
+        # The slots first: a replica's index naming a slot nobody holds is harmless.
+        await self._redis.delete(subject)
+        if held:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for sid, replica_id in held.items():
+                    pipe.srem(keys.replica_connections(replica_id), f"{subject} {sid}")
+                await pipe.execute()
 
     async def erase_user_keys(self, user_id: str) -> int:
         """Every key of the learner's own (profile, progress, memory, session index...)."""

@@ -2,6 +2,9 @@
 
 With ``HOLO_REDIS_URL`` unset the client is fakeredis: the same redis-py API (and Lua, through
 lupa) running in process, so every repository runs the same code with or without a server.
+``redis+cluster://host:port,host:port`` makes it a Redis Cluster client (``ClusterRedis``): the
+repositories send no command or script that spans two slots (docs/architecture.md), so the same
+code runs on one server and on a cluster.
 """
 
 from __future__ import annotations
@@ -10,10 +13,11 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, TypeAlias
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 import fakeredis
 from redis import asyncio as aioredis
+from redis.asyncio.cluster import ClusterNode, ClusterPipeline, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -22,6 +26,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from socketio.redis_manager import parse_redis_sentinel_url
 
 from app.config import Settings
+from app.store.cluster_pubsub import ClusterSubscriber
 
 if TYPE_CHECKING:
     # redis-py's annotations type every reply `bytes | str` whatever decode_responses says, so
@@ -38,6 +43,96 @@ UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
     ConnectionError,
     OSError,
 )
+
+
+CLUSTER_SCHEMES = ("redis+cluster", "rediss+cluster")
+
+
+def is_cluster_url(url: str | None) -> bool:
+    return url is not None and urlparse(url).scheme in CLUSTER_SCHEMES
+
+
+class ClusterRedis(RedisCluster):  # type: ignore[misc]
+    """A cluster client whose commands queue for a connection instead of failing: redis-py's
+    cluster pool raises ``MaxConnectionsError`` when a node's connections are all busy, where
+    the single-server client's blocking pool waits. At most ``max_connections`` commands are in
+    flight at once (so at most that many connections per node); pipelines, of which the store
+    sends a few per batch, are not counted and each node keeps a little headroom for them."""
+
+    def __init__(self, *args: Any, max_connections: int, **kwargs: Any) -> None:
+        super().__init__(*args, max_connections=max_connections + 2, **kwargs)
+        self._in_flight = asyncio.Semaphore(max_connections)
+        self._node_options = {k: v for k, v in kwargs.items() if k != "startup_nodes"}
+        self._stale = False
+
+    def pubsub(self, *args: Any, **kwargs: Any) -> ClusterSubscriber:
+        """The subscriber the Socket.IO manager listens on (see ``cluster_pubsub``)."""
+        refresh, self._stale = self._stale, False
+        return ClusterSubscriber(
+            self, self._node_client, refresh=refresh, on_failure=self._mark_stale
+        )
+
+    def _node_client(self, host: str, port: int) -> aioredis.Redis:
+        # One connection: a subscription needs no more.
+        options = dict(self._node_options)
+        if options.pop("ssl", False):
+            options["connection_class"] = aioredis.SSLConnection
+        pool = aioredis.BlockingConnectionPool(host=host, port=port, max_connections=1, **options)
+        return aioredis.Redis(connection_pool=pool)
+
+    def _mark_stale(self) -> None:
+        self._stale = True
+
+    async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
+        async with self._in_flight:
+            return await super().execute_command(*args, **kwargs)
+
+    def pipeline(self, transaction: Any = None, shard_hint: Any = None) -> ClusterPipeline:
+        if shard_hint:
+            raise ValueError("a cluster pipeline takes no shard hint")
+        return _ScriptPipeline(self, transaction)
+
+
+class _ScriptPipeline(ClusterPipeline):  # type: ignore[misc]
+    """redis-py refuses EVALSHA in a cluster pipeline (its scripts may name no keys, so no
+    slot); ours always name their keys, from which the pipeline routes it like any command
+    (``ScriptBatcher`` pipelines the chat script)."""
+
+    def evalsha(self, sha: str, numkeys: int, *keys_and_args: Any) -> Any:
+        return self.execute_command("EVALSHA", sha, numkeys, *keys_and_args)
+
+
+def _cluster_nodes(url: str) -> tuple[list[ClusterNode], dict[str, Any]]:
+    """``redis+cluster://[user:password@]host:port[,host:port...]``: the startup nodes (any
+    few; the client discovers the rest) and the credentials and TLS switch."""
+    parsed = urlparse(url)
+    userinfo, _, hosts = parsed.netloc.rpartition("@")
+    nodes = []
+    for address in hosts.split(","):
+        host, _, port = address.strip().rpartition(":")
+        nodes.append(ClusterNode(host.strip("[]") or "127.0.0.1", int(port or 6379)))
+    options: dict[str, Any] = {"ssl": parsed.scheme.startswith("rediss")}
+    if userinfo:
+        user, _, password = userinfo.partition(":")
+        options["username"] = unquote(user) or None
+        options["password"] = unquote(password) or None
+    return nodes, options
+
+
+def _cluster_client(settings: Settings, options: dict[str, Any], max_connections: int) -> Redis:
+    assert settings.redis_url is not None
+    nodes, extra = _cluster_nodes(settings.redis_url)
+    return ClusterRedis(
+        startup_nodes=nodes, max_connections=max_connections, **{**options, **extra}
+    )
+
+
+async def get_many(redis: Redis, names: list[str]) -> list[Any]:
+    """``MGET`` of keys that may live on different slots: one MGET per slot on a cluster (not
+    atomic across slots; every caller reads independent records)."""
+    if isinstance(redis, RedisCluster):
+        return list(await redis.mget_nonatomic(names))
+    return list(await redis.mget(names))
 
 
 def _retry() -> Retry:
@@ -74,6 +169,8 @@ def create_redis(
             max_connections=max_connections or settings.redis_max_connections,
         )
     options = _common_options(settings, client_name)
+    if is_cluster_url(settings.redis_url):
+        return _cluster_client(settings, options, max_connections or settings.redis_max_connections)
     if urlparse(settings.redis_url).scheme == "redis+sentinel":
         sentinels, service, kwargs = parse_redis_sentinel_url(settings.redis_url)
         sentinel = aioredis.Sentinel(sentinels, **{**options, **kwargs})
@@ -96,6 +193,9 @@ def create_pubsub_redis(settings: Settings, client_name: str = "holo") -> Redis:
         "socket_timeout": None,
         "health_check_interval": 10,
     }
+    if is_cluster_url(settings.redis_url):
+        # One subscription connection per node that holds a subscribed channel (ClusterPubSub).
+        return _cluster_client(settings, options, 2)
     if urlparse(settings.redis_url).scheme == "redis+sentinel":
         sentinels, service, kwargs = parse_redis_sentinel_url(settings.redis_url)
         sentinel = aioredis.Sentinel(sentinels, **{**options, **kwargs})

@@ -3,6 +3,12 @@
 Membership is a Redis hash (socket id -> user id), changed only by Lua scripts so that the
 two-human limit and the "same user reconnecting replaces their old socket" rule hold however many
 replicas join people at once.
+
+Each script touches the keys of one room only (one slot of a Redis Cluster). The replica's own
+index of its sockets (for the reaper, ``app/realtime/presence.py``) lives elsewhere and is
+written around the script: before a join (so a member is never missing from it) and after a
+leave (so it is never missing while the member is there). A stale entry, from a process that died
+in between, is harmless: the reaper's leave finds no member and announces nothing.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return {'not_found'} end
 local sid, user = ARGV[1], ARGV[2]
 -- Access first: a stranger must not learn that a room existed and ended.
-if redis.call('SISMEMBER', KEYS[4], user) == 0 and ARGV[7] ~= '1' then
+if redis.call('SISMEMBER', KEYS[4], user) == 0 and ARGV[6] ~= '1' then
   return {'forbidden'}
 end
 if status ~= 'active' then return {'room_ended'} end
@@ -55,7 +61,6 @@ end
 redis.call('SADD', KEYS[4], user)
 redis.call('HSET', KEYS[2], sid, user)
 redis.call('HSET', KEYS[3], sid, ARGV[3])
-redis.call('HSET', KEYS[5], sid, ARGV[6])
 local ttl = tonumber(ARGV[4])
 for i = 1, 4 do redis.call('EXPIRE', KEYS[i], ttl) end
 return result
@@ -63,7 +68,6 @@ return result
 
 _LEAVE = """
 local info = redis.call('HGET', KEYS[2], ARGV[1])
-redis.call('HDEL', KEYS[3], ARGV[1])
 if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return false end
 redis.call('HDEL', KEYS[2], ARGV[1])
 return info or ''
@@ -118,8 +122,9 @@ class RoomStore:
             pipe.expire(keys.room(room_id), keys.ROOM_TTL)
             pipe.sadd(keys.room_access(room_id), owner_id)
             pipe.expire(keys.room_access(room_id), keys.ROOM_TTL)
-            pipe.zadd(keys.active_rooms(), {room_id: room.created_at})
             await pipe.execute()
+        # The index (another slot) only feeds the gauge; one left behind lapses with ROOM_TTL.
+        await self._redis.zadd(keys.active_rooms(), {room_id: room.created_at})
         return NewRoom(room=room, invite_token=invite_token)
 
     async def ended(self, room_id: str) -> None:
@@ -156,13 +161,14 @@ class RoomStore:
         return sorted(await self._redis.smembers(keys.room_access(room_id)))
 
     async def join(self, room_id: str, peer: Peer, *, replica_id: str, invited: bool) -> JoinResult:
+        held = keys.replica_sockets(replica_id)
+        await self._redis.hset(held, peer.sid, room_id)
         raw = await self._join(
             keys=[
                 keys.room(room_id),
                 keys.room_members(room_id),
                 keys.room_member_info(room_id),
                 keys.room_access(room_id),
-                keys.replica_sockets(replica_id),
             ],
             args=[
                 peer.sid,
@@ -170,11 +176,12 @@ class RoomStore:
                 peer.model_dump_json(),
                 keys.ROOM_TTL,
                 MAX_HUMANS,
-                room_id,
                 "1" if invited else "0",
             ],
         )
         outcome: JoinOutcome = raw[0]
+        if outcome != "ok":
+            await self._redis.hdel(held, peer.sid)
         replaced = []
         for i in range(1, len(raw), 2):
             old = _peer(raw[i + 1]) or Peer(sid=raw[i], user_id=peer.user_id, display_name="")
@@ -185,13 +192,9 @@ class RoomStore:
         """Remove a socket from a room; returns the peer if it was there (so that peer-left is
         sent once, by whoever removed it)."""
         raw = await self._leave(
-            keys=[
-                keys.room_members(room_id),
-                keys.room_member_info(room_id),
-                keys.replica_sockets(replica_id),
-            ],
-            args=[sid],
+            keys=[keys.room_members(room_id), keys.room_member_info(room_id)], args=[sid]
         )
+        await self._redis.hdel(keys.replica_sockets(replica_id), sid)
         if raw is None:
             return None
         return _peer(raw) or Peer(sid=sid, user_id="", display_name="")

@@ -1,55 +1,44 @@
 """Session summaries and what they feed: the tutor's memory and the learner's progress.
 
-A summary is written once per session, whichever replica (and however many) tried: one Lua
-script sets it only if none is there, and in the same step adds the session to each
-participant's progress (sessions, seconds, messages, topics, active weeks) and, when the summary
-is usable, to their memory of that companion. So progress counts every session exactly once.
+A summary is written once per session, whichever replica (and however many) tried: ``SET NX``
+decides which writer counts the session, and only that one adds it to each participant's
+progress (sessions, seconds, messages, topics, active weeks) and, when the summary is usable, to
+their memory of that companion. So progress counts every session once (a writer that dies
+between the two steps loses that session's counts: they are not worth a two-phase write).
+
+The summary, the session and each learner's keys are on different slots of a Redis Cluster, so
+these are separate commands. Erasure races them safely: a learner whose session index no longer
+names the session (erased meanwhile) is skipped, and one erased while their counts were being
+written has those keys deleted again; a summary written for a session erased meanwhile is
+deleted again.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
 
 from app.models import SessionRecord, SessionSummary
 from app.store import keys
-from app.store.redis import Redis
+from app.store.redis import Redis, get_many
 
 # Memory keeps this many sessions per learner and companion (the prompt uses the newest few).
 MEMORY_KEEP = 20
 
-_WRITE_ONCE = """
-if redis.call('EXISTS', KEYS[2]) == 0 then return -1 end
-if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then return 0 end
-local cid, ended, lttl = ARGV[4], ARGV[6], tonumber(ARGV[3])
-local nt = tonumber(ARGV[10])
-local i = 11 + nt
-while i + 5 <= #ARGV do
-  local index, progress, topics = ARGV[i], ARGV[i + 1], ARGV[i + 2]
-  local weeks, memory = ARGV[i + 3], ARGV[i + 4]
-  -- A participant who erased their data meanwhile is no longer indexed: nothing is written.
-  if redis.call('ZSCORE', index, ARGV[5]) then
-    redis.call('HINCRBY', progress, cid .. ':sessions', 1)
-    redis.call('HINCRBY', progress, cid .. ':seconds', ARGV[7])
-    redis.call('HINCRBY', progress, cid .. ':messages', ARGV[i + 5])
-    local last = tonumber(redis.call('HGET', progress, cid .. ':last') or '0')
-    if tonumber(ended) > last then redis.call('HSET', progress, cid .. ':last', ended) end
-    redis.call('EXPIRE', progress, lttl)
-    for t = 11, 10 + nt do redis.call('HINCRBY', topics, ARGV[t], 1) end
-    if nt > 0 then redis.call('EXPIRE', topics, lttl) end
-    redis.call('SADD', weeks, ARGV[8])
-    redis.call('EXPIRE', weeks, lttl)
-    if ARGV[9] == '1' then
-      redis.call('ZADD', memory, ended, ARGV[5])
-      redis.call('ZREMRANGEBYRANK', memory, 0, -1 - KEEP)
-      redis.call('EXPIRE', memory, ARGV[2])
-    end
-  end
-  i = i + 6
-end
-return 1
-""".replace("KEEP", str(MEMORY_KEEP))
+
+_RAISE = """
+local last = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+if tonumber(ARGV[2]) > last then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+"""
+
+
+def _counted_keys(user_id: str, companion_id: str) -> list[str]:
+    return [
+        keys.user_progress(user_id),
+        keys.user_topics(user_id),
+        keys.user_weeks(user_id),
+        keys.user_memory(user_id, companion_id),
+    ]
 
 
 def topic_field(companion_id: str, topic: str) -> str:
@@ -75,7 +64,7 @@ class RawProgress:
 class SummaryStore:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
-        self._write_once = redis.register_script(_WRITE_ONCE)
+        self._last = redis.register_script(_RAISE)
 
     async def get(self, session_id: str) -> SessionSummary | None:
         raw = await self._redis.get(keys.session_summary(session_id))
@@ -85,7 +74,7 @@ class SummaryStore:
         """The records with their summaries (those written so far)."""
         if not records:
             return []
-        raws = await self._redis.mget([keys.session_summary(r.session_id) for r in records])
+        raws = await get_many(self._redis, [keys.session_summary(r.session_id) for r in records])
         return [
             r.model_copy(update={"summary": SessionSummary.model_validate_json(raw)}) if raw else r
             for r, raw in zip(records, raws, strict=True)
@@ -109,36 +98,70 @@ class SummaryStore:
     ) -> bool | None:
         """Store the summary and count the session in every participant's progress, unless a
         summary is there already (False) or the session was erased meanwhile (None)."""
-        topic_fields = [topic_field(record.companion_id, t) for t in summary.topics]
-        args: list[Any] = [
-            summary.model_dump_json(),
-            keys.SESSION_TTL,
-            keys.LEARNER_TTL,
-            record.companion_id,
-            record.session_id,
-            repr(record.ended_at),
-            record.duration_seconds,
-            week,
-            "1" if summary.status == "ready" else "0",
-            len(topic_fields),
-            *topic_fields,
-        ]
-        for user_id in record.participants:
-            args += [
-                keys.user_sessions(user_id),
-                keys.user_progress(user_id),
-                keys.user_topics(user_id),
-                keys.user_weeks(user_id),
-                keys.user_memory(user_id, record.companion_id),
-                messages_by_user.get(user_id, 0),
-            ]
-        done = int(
-            await self._write_once(
-                keys=[keys.session_summary(record.session_id), keys.session(record.session_id)],
-                args=args,
-            )
+        summary_key, session_key = (
+            keys.session_summary(record.session_id),
+            keys.session(record.session_id),
         )
-        return None if done < 0 else bool(done)
+        if not await self._redis.exists(session_key):
+            return None
+        written = await self._redis.set(
+            summary_key, summary.model_dump_json(), nx=True, ex=keys.SESSION_TTL
+        )
+        if not await self._redis.exists(session_key):  # erased while we wrote
+            await self._redis.delete(summary_key)
+            return None
+        if not written:
+            return False
+        indexed = await self._indexed(record)
+        await self._count(record, summary, indexed, messages_by_user, week)
+        erased = set(indexed) - set(await self._indexed(record))
+        for user_id in erased:
+            await self._redis.delete(*_counted_keys(user_id, record.companion_id))
+        return True
+
+    async def _indexed(self, record: SessionRecord) -> list[str]:
+        """The participants whose session index still names the session (not erased)."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for user_id in record.participants:
+                pipe.zscore(keys.user_sessions(user_id), record.session_id)
+            scores = await pipe.execute()
+        return [u for u, s in zip(record.participants, scores, strict=True) if s is not None]
+
+    async def _count(
+        self,
+        record: SessionRecord,
+        summary: SessionSummary,
+        users: list[str],
+        messages_by_user: dict[str, int],
+        week: str,
+    ) -> None:
+        cid, ttl = record.companion_id, keys.LEARNER_TTL
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for user_id in users:
+                progress = keys.user_progress(user_id)
+                pipe.hincrby(progress, f"{cid}:sessions", 1)
+                pipe.hincrby(progress, f"{cid}:seconds", record.duration_seconds)
+                pipe.hincrby(progress, f"{cid}:messages", messages_by_user.get(user_id, 0))
+                pipe.expire(progress, ttl)
+                if summary.topics:
+                    topics = keys.user_topics(user_id)
+                    for topic in summary.topics:
+                        pipe.hincrby(topics, topic_field(cid, topic), 1)
+                    pipe.expire(topics, ttl)
+                pipe.sadd(keys.user_weeks(user_id), week)
+                pipe.expire(keys.user_weeks(user_id), ttl)
+                if summary.status == "ready":
+                    memory = keys.user_memory(user_id, cid)
+                    pipe.zadd(memory, {record.session_id: record.ended_at})
+                    pipe.zremrangebyrank(memory, 0, -1 - MEMORY_KEEP)
+                    pipe.expire(memory, keys.SESSION_TTL)
+            await pipe.execute()
+        # The newest session wins "last" (a max: HSET would let an older summary move it back).
+        for user_id in users:
+            await self._raise_last(keys.user_progress(user_id), f"{cid}:last", record.ended_at)
+
+    async def _raise_last(self, progress: str, name: str, ended_at: float) -> None:
+        await self._last(keys=[progress], args=[name, repr(ended_at)])
 
     async def recent_for(
         self, user_id: str, companion_id: str, *, limit: int
@@ -149,7 +172,7 @@ class SummaryStore:
         )
         if not ids:
             return []
-        raws = await self._redis.mget([keys.session_summary(i) for i, _ in ids])
+        raws = await get_many(self._redis, [keys.session_summary(i) for i, _ in ids])
         return [
             (float(score), SessionSummary.model_validate_json(raw))
             for (_, score), raw in zip(ids, raws, strict=True)

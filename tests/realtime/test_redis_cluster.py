@@ -1,0 +1,120 @@
+"""Replicas on a real three-node Redis Cluster: rooms on every node, the tutor's queue, and the
+reaper of a killed replica (the store layer's scripts are checked on the cluster by
+tests/store)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from redis.cluster import RedisCluster
+
+from app.store import keys
+from tests.clients import Api, SocketClient
+from tests.conftest import BASE_ENV, ReplicaFactory
+from tests.servers import RedisClusterServers, Replica
+from tests.tutor.room import open_room, reply_done
+
+Sockets = Callable[..., SocketClient]
+
+
+@pytest.fixture(scope="module")
+def on_cluster(redis_cluster: RedisClusterServers) -> Iterator[tuple[Replica, Replica]]:
+    env = {**BASE_ENV, "HOLO_REDIS_URL": redis_cluster.url}
+    replicas = (Replica("rc-a", env).start(), Replica("rc-b", env).start())
+    yield replicas
+    for replica in replicas:
+        replica.stop()
+
+
+def _node_of(servers: RedisClusterServers, room_id: str) -> str:
+    port = servers.nodes[0].port
+    client = RedisCluster(host="127.0.0.1", port=port)
+    try:
+        return str(client.get_node_from_key(keys.room(room_id)).name)
+    finally:
+        client.close()
+
+
+async def test_rooms_on_every_node_chat_across_replicas_and_keep_history(
+    on_cluster: tuple[Replica, Replica], redis_cluster: RedisClusterServers, sockets: Sockets
+) -> None:
+    a, b = on_cluster
+    learner = await Api.guest(a.url, "Ann")
+    friend = await Api.guest(b.url, "Bea")
+    # Rooms until one lives on each node (a room's slot is its id's hash).
+    rooms: dict[str, dict[str, str]] = {}
+    for _ in range(60):
+        room = await learner.create_room()
+        rooms.setdefault(_node_of(redis_cluster, room["room_id"]), room)
+        if len(rooms) == len(redis_cluster.nodes):
+            break
+    assert len(rooms) == len(redis_cluster.nodes)
+
+    ann = await sockets(a.url, learner.token).connect()
+    bea = await sockets(b.url, friend.token).connect()
+    for n, room in enumerate(rooms.values()):
+        rid = room["room_id"]
+        assert (await ann.call("join", {"room_id": rid}))["ok"]
+        joined = await bea.call("join", {"room_id": rid, "invite_token": room["invite_token"]})
+        assert joined["ok"], joined
+        await ann.next("peer-joined")
+        for i in range(3):
+            sent = await ann.call(
+                "message", {"room_id": rid, "text": f"a{n}.{i}", "client_id": f"a{n}.{i}"}
+            )
+            assert sent["ok"], sent
+            assert (await bea.next("message"))["text"] == f"a{n}.{i}"
+        assert (await bea.call("message", {"room_id": rid, "text": f"b{n}", "client_id": f"b{n}"}))[
+            "ok"
+        ]
+        assert (await ann.next("message"))["text"] == f"b{n}"
+
+        # A later join on the other replica gets the whole conversation, in order.
+        late = await sockets(b.url, learner.token).connect()
+        history = await late.call("join", {"room_id": rid})
+        said = [m["text"] for m in history["messages"] if m["sender"]["kind"] == "user"]
+        assert said == [f"a{n}.0", f"a{n}.1", f"a{n}.2", f"b{n}"]
+        assert [m["seq"] for m in history["messages"]] == list(
+            range(1, len(history["messages"]) + 1)
+        )
+        await late.close()
+        await bea.next("peer-left")  # the replaced socket of Ann's
+
+
+async def test_the_tutor_answers_through_the_queue(
+    on_cluster: tuple[Replica, Replica], sockets: Sockets
+) -> None:
+    a, b = on_cluster
+    room = await open_room(sockets, a.url, b.url)
+    asked = await room.say("How do I add fractions?", "q1")
+    for sock in room.sockets:
+        events = await reply_done(sock)
+        assert events.message["reply_to"] == asked["id"]
+        assert events.message["metadata"]["offline"] is True
+    assert [m["sender"]["kind"] for m in await room.messages()] == ["user", "ai"]
+
+
+async def test_a_killed_replica_s_peers_are_reaped(
+    on_cluster: tuple[Replica, Replica],
+    redis_cluster: RedisClusterServers,
+    start_replica: ReplicaFactory,
+    sockets: Sockets,
+) -> None:
+    a, _ = on_cluster
+    doomed = start_replica("rc-doomed", redis_cluster.url)
+    learner = await Api.guest(a.url, "Ann")
+    friend = await Api.guest(doomed.url, "Bea")
+    room = await learner.create_room()
+    ann = await sockets(a.url, learner.token).connect()
+    bea = await sockets(doomed.url, friend.token).connect()
+    assert (await ann.call("join", {"room_id": room["room_id"]}))["ok"]
+    assert (
+        await bea.call("join", {"room_id": room["room_id"], "invite_token": room["invite_token"]})
+    )["ok"]
+    await ann.next("peer-joined")
+
+    doomed.kill()  # SIGKILL: no goodbye
+
+    left = await ann.next("peer-left", timeout=30)
+    assert left["user_id"] == friend.user_id
