@@ -46,6 +46,7 @@ UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
 
 
 CLUSTER_SCHEMES = ("redis+cluster", "rediss+cluster")
+PIPELINES = 2  # pipelines in flight at once per cluster client (ScriptBatcher's and one more)
 
 
 def is_cluster_url(url: str | None) -> bool:
@@ -55,13 +56,15 @@ def is_cluster_url(url: str | None) -> bool:
 class ClusterRedis(RedisCluster):  # type: ignore[misc]
     """A cluster client whose commands queue for a connection instead of failing: redis-py's
     cluster pool raises ``MaxConnectionsError`` when a node's connections are all busy, where
-    the single-server client's blocking pool waits. At most ``max_connections`` commands are in
-    flight at once (so at most that many connections per node); pipelines, of which the store
-    sends a few per batch, are not counted and each node keeps a little headroom for them."""
+    the single-server client's blocking pool waits. At most ``max_connections`` commands and
+    ``PIPELINES`` pipelines are in flight at once, so a node never sees more connections from
+    this client than that. (Two semaphores: a pipeline re-sends a redirected command through
+    ``execute_command``, which must not wait for the pipeline's own slot.)"""
 
     def __init__(self, *args: Any, max_connections: int, **kwargs: Any) -> None:
-        super().__init__(*args, max_connections=max_connections + 2, **kwargs)
+        super().__init__(*args, max_connections=max_connections + PIPELINES, **kwargs)
         self._in_flight = asyncio.Semaphore(max_connections)
+        self.pipelines_in_flight = asyncio.Semaphore(PIPELINES)
         self._node_options = {k: v for k, v in kwargs.items() if k != "startup_nodes"}
         self._stale = False
 
@@ -100,6 +103,10 @@ class _ScriptPipeline(ClusterPipeline):  # type: ignore[misc]
 
     def evalsha(self, sha: str, numkeys: int, *keys_and_args: Any) -> Any:
         return self.execute_command("EVALSHA", sha, numkeys, *keys_and_args)
+
+    async def execute(self, raise_on_error: bool = True, allow_redirections: bool = True) -> Any:
+        async with self.cluster_client.pipelines_in_flight:
+            return await super().execute(raise_on_error, allow_redirections)
 
 
 def _cluster_nodes(url: str) -> tuple[list[ClusterNode], dict[str, Any]]:

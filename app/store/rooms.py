@@ -66,6 +66,21 @@ for i = 1, 4 do redis.call('EXPIRE', KEYS[i], ttl) end
 return result
 """
 
+# The replica's socket index (sid -> the room it is in): a socket moving to another room is
+# indexed under the new one before it leaves the old, so each step changes the entry only if it
+# is still what that step expects (a refused join puts back the room the socket was in).
+_INDEX = """
+local before = redis.call('HGET', KEYS[1], ARGV[1]) or ''
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return before
+"""
+
+_UNINDEX = """
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
+if ARGV[3] == '' then return redis.call('HDEL', KEYS[1], ARGV[1]) end
+return redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+"""
+
 _LEAVE = """
 local info = redis.call('HGET', KEYS[2], ARGV[1])
 if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return false end
@@ -102,6 +117,8 @@ class RoomStore:
         self._redis = redis
         self._join = redis.register_script(_JOIN)
         self._leave = redis.register_script(_LEAVE)
+        self._index = redis.register_script(_INDEX)
+        self._unindex = redis.register_script(_UNINDEX)
 
     async def create(self, owner_id: str, companion_id: str) -> NewRoom:
         room_id = str(uuid.uuid4())
@@ -162,7 +179,7 @@ class RoomStore:
 
     async def join(self, room_id: str, peer: Peer, *, replica_id: str, invited: bool) -> JoinResult:
         held = keys.replica_sockets(replica_id)
-        await self._redis.hset(held, peer.sid, room_id)
+        before = await self._index(keys=[held], args=[peer.sid, room_id])
         raw = await self._join(
             keys=[
                 keys.room(room_id),
@@ -181,7 +198,7 @@ class RoomStore:
         )
         outcome: JoinOutcome = raw[0]
         if outcome != "ok":
-            await self._redis.hdel(held, peer.sid)
+            await self._unindex(keys=[held], args=[peer.sid, room_id, before])
         replaced = []
         for i in range(1, len(raw), 2):
             old = _peer(raw[i + 1]) or Peer(sid=raw[i], user_id=peer.user_id, display_name="")
@@ -194,7 +211,7 @@ class RoomStore:
         raw = await self._leave(
             keys=[keys.room_members(room_id), keys.room_member_info(room_id)], args=[sid]
         )
-        await self._redis.hdel(keys.replica_sockets(replica_id), sid)
+        await self._unindex(keys=[keys.replica_sockets(replica_id)], args=[sid, room_id, ""])
         if raw is None:
             return None
         return _peer(raw) or Peer(sid=sid, user_id="", display_name="")

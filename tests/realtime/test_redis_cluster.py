@@ -4,6 +4,7 @@ tests/store)."""
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -16,6 +17,7 @@ from tests.servers import RedisClusterServers, Replica
 from tests.tutor.room import open_room, reply_done
 
 Sockets = Callable[..., SocketClient]
+MAX_PER_NODE = 6 + 2 + 1 + 3  # redisMaxConnections + pipelines, subscription, the heartbeat's
 
 
 @pytest.fixture(scope="module")
@@ -80,6 +82,16 @@ async def test_rooms_on_every_node_chat_across_replicas_and_keep_history(
         )
         await late.close()
         await bea.next("peer-left")  # the replaced socket of Ann's
+
+    # Bounded per node: the command pool (+2 for pipelines), a subscription, the heartbeat's.
+    for node in redis_cluster.nodes:
+        listed = subprocess.run(
+            ["redis-cli", "-p", str(node.port), "client", "list"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        assert 0 < listed.count("name=holo:rc-a") <= MAX_PER_NODE, listed
 
 
 async def test_the_tutor_answers_through_the_queue(

@@ -73,3 +73,25 @@ async def test_unknown_room_and_ttls(redis: Redis) -> None:
     await rooms.join(rid, _peer(1, "ann"), replica_id="r", invited=False)
     for key in (keys.room(rid), keys.room_members(rid), keys.room_access(rid)):
         assert 0 < await redis.ttl(key) <= keys.ROOM_TTL
+
+
+async def test_the_replica_index_follows_a_socket_from_room_to_room(redis: Redis) -> None:
+    """The reaper finds a socket in the room it is in now: moving to another room (joined before
+    the old one is left) and a refused join leave the index naming that room."""
+    rooms = RoomStore(redis)
+    first, second, full = [await rooms.create("user-0", "ada-math") for _ in range(3)]
+    me = _peer(0)
+    for room in (first, second):
+        assert (
+            await rooms.join(room.room.room_id, me, replica_id="r", invited=False)
+        ).outcome == "ok"
+    await rooms.leave(first.room.room_id, me.sid, replica_id="r")
+    index = keys.replica_sockets("r")
+    assert await redis.hgetall(index) == {me.sid: second.room.room_id}
+    for n in (1, 2):
+        await rooms.join(full.room.room_id, _peer(n), replica_id="other", invited=True)
+    refused = await rooms.join(full.room.room_id, me, replica_id="r", invited=True)
+    assert refused.outcome == "room_full"
+    assert await redis.hgetall(index) == {me.sid: second.room.room_id}
+    await rooms.leave(second.room.room_id, me.sid, replica_id="r")
+    assert await redis.hgetall(index) == {}
