@@ -304,12 +304,15 @@ class RedisPubSubManager(AsyncPubSubManager):  # type: ignore[misc]
             while True:
                 raw = await self._inbox.get()
                 try:
+                    data: str | None = raw
                     if raw.startswith(EMIT_HEADER):
-                        data = await self._receive_emit(raw)
-                        if data is not None:
-                            yield data
-                    else:
-                        yield raw
+                        try:
+                            data = await self._receive_emit(raw)
+                        except Exception:  # one event, not the subscription, is lost
+                            log.exception("could not deliver a room event")
+                            data = None
+                    if data is not None:
+                        yield data
                 finally:
                     self._queued -= 1
         finally:
