@@ -153,6 +153,33 @@ class RedisClusterServers:
         wait_until(self._ok, 30, "the Redis Cluster to reach cluster_state:ok", interval=0.1)
         return self
 
+    def cli(self, node: RedisServer, *args: str) -> str:
+        return subprocess.run(
+            ["redis-cli", "-p", str(node.port), *args], capture_output=True, text=True, check=True
+        ).stdout.strip()
+
+    def owner(self, slot: int) -> RedisServer:
+        """The node serving ``slot`` now (from CLUSTER NODES: id, address, ..., slot ranges)."""
+        for line in self.cli(self.nodes[0], "cluster", "nodes").splitlines():
+            fields = line.split()
+            port = int(fields[1].split("@")[0].rpartition(":")[2])
+            for span in fields[8:]:
+                start, _, end = span.partition("-")
+                if start.isdigit() and int(start) <= slot <= int(end or start):
+                    return next(n for n in self.nodes if n.port == port)
+        raise LookupError(slot)
+
+    def move_slot(self, slot: int, to: RedisServer) -> None:
+        """A resharding of one slot, keys and all (what `redis-cli --cluster reshard` does)."""
+        source = self.owner(slot)
+        source_id, target_id = self.cli(source, "cluster", "myid"), self.cli(to, "cluster", "myid")
+        self.cli(to, "cluster", "setslot", str(slot), "importing", source_id)
+        self.cli(source, "cluster", "setslot", str(slot), "migrating", target_id)
+        while names := self.cli(source, "cluster", "getkeysinslot", str(slot), "100").split():
+            self.cli(source, "migrate", "127.0.0.1", str(to.port), "", "0", "5000", "keys", *names)
+        for node in self.nodes:
+            self.cli(node, "cluster", "setslot", str(slot), "node", target_id)
+
     def _ok(self) -> bool:
         for node in self.nodes:
             info = subprocess.run(

@@ -26,7 +26,6 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from socketio.redis_manager import parse_redis_sentinel_url
 
 from app.config import Settings
-from app.store.cluster_pubsub import ClusterSubscriber
 
 if TYPE_CHECKING:
     # redis-py's annotations type every reply `bytes | str` whatever decode_responses says, so
@@ -66,25 +65,15 @@ class ClusterRedis(RedisCluster):  # type: ignore[misc]
         self._in_flight = asyncio.Semaphore(max_connections)
         self.pipelines_in_flight = asyncio.Semaphore(PIPELINES)
         self._node_options = {k: v for k, v in kwargs.items() if k != "startup_nodes"}
-        self._stale = False
 
-    def pubsub(self, *args: Any, **kwargs: Any) -> ClusterSubscriber:
-        """The subscriber the Socket.IO manager listens on (see ``cluster_pubsub``)."""
-        refresh, self._stale = self._stale, False
-        return ClusterSubscriber(
-            self, self._node_client, refresh=refresh, on_failure=self._mark_stale
-        )
-
-    def _node_client(self, host: str, port: int) -> aioredis.Redis:
-        # One connection: a subscription needs no more.
+    def node_client(self, host: str, port: int) -> aioredis.Redis:
+        """A single-server client of one node, with this client's options (a subscription on
+        that node: ``app/realtime/cluster_subscriber.py``)."""
         options = dict(self._node_options)
         if options.pop("ssl", False):
             options["connection_class"] = aioredis.SSLConnection
         pool = aioredis.BlockingConnectionPool(host=host, port=port, max_connections=1, **options)
         return aioredis.Redis(connection_pool=pool)
-
-    def _mark_stale(self) -> None:
-        self._stale = True
 
     async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
         async with self._in_flight:
@@ -201,7 +190,7 @@ def create_pubsub_redis(settings: Settings, client_name: str = "holo") -> Redis:
         "health_check_interval": 10,
     }
     if is_cluster_url(settings.redis_url):
-        # One subscription connection per node that holds a subscribed channel (ClusterPubSub).
+        # Its nodes' clients hold the subscriptions (one connection per node with a channel).
         return _cluster_client(settings, options, 2)
     if urlparse(settings.redis_url).scheme == "redis+sentinel":
         sentinels, service, kwargs = parse_redis_sentinel_url(settings.redis_url)

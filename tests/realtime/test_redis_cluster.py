@@ -4,12 +4,12 @@ tests/store)."""
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Callable, Iterator
 
 import pytest
-from redis.cluster import RedisCluster
+from redis.cluster import RedisCluster, key_slot
 
+from app.realtime.cluster_subscriber import RECHECK_SECONDS
 from app.store import keys
 from tests.clients import Api, SocketClient
 from tests.conftest import BASE_ENV, ReplicaFactory
@@ -85,12 +85,7 @@ async def test_rooms_on_every_node_chat_across_replicas_and_keep_history(
 
     # Bounded per node: the command pool (+2 for pipelines), a subscription, the heartbeat's.
     for node in redis_cluster.nodes:
-        listed = subprocess.run(
-            ["redis-cli", "-p", str(node.port), "client", "list"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
+        listed = redis_cluster.cli(node, "client", "list")
         assert 0 < listed.count("name=holo:rc-a") <= MAX_PER_NODE, listed
 
 
@@ -130,3 +125,44 @@ async def test_a_killed_replica_s_peers_are_reaped(
 
     left = await ann.next("peer-left", timeout=30)
     assert left["user_id"] == friend.user_id
+
+
+async def test_a_room_moved_to_another_node_still_reaches_both_replicas(
+    on_cluster: tuple[Replica, Replica], redis_cluster: RedisClusterServers, sockets: Sockets
+) -> None:
+    """A resharding moves a room's slot (its keys and its channel) while two replicas have
+    clients in it: the subscriptions follow it (within the subscriber's recheck)."""
+    a, b = on_cluster
+    learner = await Api.guest(a.url, "Ann")
+    friend = await Api.guest(b.url, "Bea")
+    room = await learner.create_room()
+    rid = room["room_id"]
+    ann = await sockets(a.url, learner.token).connect()
+    bea = await sockets(b.url, friend.token).connect()
+    assert (await ann.call("join", {"room_id": rid}))["ok"]
+    assert (await bea.call("join", {"room_id": rid, "invite_token": room["invite_token"]}))["ok"]
+    await ann.next("peer-joined")
+
+    slot = key_slot(keys.room(rid).encode())
+    source = redis_cluster.owner(slot)
+    redis_cluster.move_slot(slot, next(n for n in redis_cluster.nodes if n is not source))
+
+    # Messages said right after the move may be published before a replica re-subscribed:
+    # say one a second until one arrives, then every later one must; both ways.
+    async def heard(said_by: SocketClient, heard_by: SocketClient, text: str) -> bool:
+        sent = await said_by.call("message", {"room_id": rid, "text": text, "client_id": text})
+        assert sent["ok"], sent
+        try:
+            while (await heard_by.next("message", timeout=1))["text"] != text:
+                pass  # an earlier one, late
+        except TimeoutError:
+            return False
+        return True
+
+    for said_by, heard_by in ((ann, bea), (bea, ann)):
+        n = 0
+        while not await heard(said_by, heard_by, f"{said_by.sid}:{n}"):
+            n += 1
+            assert n < 3 * RECHECK_SECONDS, "the moved room's events never reached a replica"
+        for m in range(n + 1, n + 4):
+            assert await heard(said_by, heard_by, f"{said_by.sid}:{m}")
