@@ -103,6 +103,10 @@ async def test_subscribing_is_confirmed_and_messages_arrive_in_order(
             return bool((await admin.execute_command("PUBSUB", "SHARDNUMSUB", ROOM))[1] == 0)
 
         await until(unsubscribed, "the room channel to be left")
+        # Joined again (a room comes back to this replica): confirmed and delivered again.
+        await subscriber.subscribe(ROOM)
+        await admin.spublish(ROOM, "again")
+        assert (await inbox.wait_for(202))[-1] == "again"
 
 
 async def test_a_killed_connection_is_subscribed_again_before_it_is_ready(
