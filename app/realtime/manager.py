@@ -38,7 +38,7 @@ import json
 import logging
 import uuid
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from engineio import packet as eio_packet
 from socketio import packet
@@ -247,14 +247,12 @@ class RedisPubSubManager(AsyncPubSubManager):  # type: ignore[misc]
     def _deliver_now(self, raw: str) -> bool:
         """Delivers a room event without awaiting; False leaves it to ``_receive_emit`` (the
         previous release's format, or a recipient socket that can only be awaited)."""
-        header, _, body = raw.partition("\n")
-        fields = header.split(" ", 4)
-        if len(fields) != 5:
+        if (event := _room_event(raw)) is None:
             return False
-        _, host_id, namespace, room, skip = fields
-        if host_id == self.host_id:
+        if event.sender == self.host_id:
             return True  # ours were delivered locally when they were emitted
-        recipients = self._recipients(namespace, room, None if skip == NO_SKIP else skip)
+        room, body = event.room, event.packet
+        recipients = self._recipients(event.namespace, room, event.skip)
         if recipients:
             sockets = self.server.eio.sockets
             sends: list[Callable[[eio_packet.Packet], None]] = []
@@ -276,17 +274,13 @@ class RedisPubSubManager(AsyncPubSubManager):  # type: ignore[misc]
         """Delivers a room event to our sockets; returns the JSON of an event in the previous
         release's format (its header has no skipped sid and its body is the library's JSON
         message) for the library to handle, so that a rolling upgrade keeps it delivered."""
-        header, _, body = raw.partition("\n")
-        fields = header.split(" ", 4)
-        if len(fields) != 5:
-            return body
-        _, host_id, namespace, room, skip = fields
-        if host_id != self.host_id:  # ours were delivered locally when they were emitted
-            await self._send(
-                self._recipients(namespace, room, None if skip == NO_SKIP else skip), body
-            )
-            if self.observers and body.startswith(OBSERVED):
-                self._observe(body, room)
+        if (event := _room_event(raw)) is None:
+            return raw.partition("\n")[2]
+        if event.sender != self.host_id:  # ours were delivered locally when they were emitted
+            recipients = self._recipients(event.namespace, event.room, event.skip)
+            await self._send(recipients, event.packet)
+            if self.observers and event.packet.startswith(OBSERVED):
+                self._observe(event.packet, event.room)
         return None
 
     def _observe(self, body: str, room: str) -> None:
@@ -320,3 +314,22 @@ class RedisPubSubManager(AsyncPubSubManager):  # type: ignore[misc]
                     self._queued -= 1
         finally:
             runner.cancel()
+
+
+class RoomEvent(NamedTuple):
+    sender: str  # the replica's host_id
+    namespace: str
+    room: str
+    skip: str | None
+    packet: str  # the Socket.IO packet, encoded
+
+
+def _room_event(raw: str) -> RoomEvent | None:
+    """A room event as published (header line, packet); None for the previous release's format
+    (its header has no skipped sid and its body is the library's JSON message)."""
+    header, _, body = raw.partition("\n")
+    fields = header.split(" ", 4)
+    if len(fields) != 5:
+        return None
+    _, sender, namespace, room, skip = fields
+    return RoomEvent(sender, namespace, room, None if skip == NO_SKIP else skip, body)

@@ -175,6 +175,15 @@ class Subscriber:
         else:
             del self._waiters[channel]
 
+    def _on_left(self, channel: str) -> None:
+        # Forget a channel left for good (not joined again since, every SSUBSCRIBE answered):
+        # a long-lived connection sees thousands of rooms come and go.
+        if channel not in self._wanted and self._confirmed.get(channel, 0) >= self._sent.get(
+            channel, 0
+        ):
+            self._sent.pop(channel, None)
+            self._confirmed.pop(channel, None)
+
     # -- replies ---------------------------------------------------------------------------
 
     def _on_reply(self, reply: Any) -> None:
@@ -187,11 +196,13 @@ class Subscriber:
                     log.exception("handler error for a pub/sub message")
             elif kind == "ssubscribe":
                 self._on_confirmed(reply[1])
+            elif kind == "sunsubscribe":
+                self._on_left(reply[1])
             elif kind == "subscribe":
                 self.ready.set()
         elif isinstance(reply, hiredis.ReplyError):
             log.warning("Redis refused a pub/sub command: %s", reply)
-        # Anything else ("pong", unsubscribe confirmations) only shows the connection is alive.
+        # Anything else ("pong", the shared channel's confirmations) only shows it is alive.
 
     # -- the connection --------------------------------------------------------------------
 
