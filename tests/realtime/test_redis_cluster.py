@@ -110,21 +110,13 @@ async def test_a_killed_replica_s_peers_are_reaped(
 ) -> None:
     a, _ = on_cluster
     doomed = start_replica("rc-doomed", redis_cluster.url)
-    learner = await Api.guest(a.url, "Ann")
-    friend = await Api.guest(doomed.url, "Bea")
-    room = await learner.create_room()
-    ann = await sockets(a.url, learner.token).connect()
-    bea = await sockets(doomed.url, friend.token).connect()
-    assert (await ann.call("join", {"room_id": room["room_id"]}))["ok"]
-    assert (
-        await bea.call("join", {"room_id": room["room_id"], "invite_token": room["invite_token"]})
-    )["ok"]
-    await ann.next("peer-joined")
+    room = await open_room(sockets, a.url, doomed.url)
+    assert room.friend is not None
+    gone = room.friend.sid
 
     doomed.kill()  # SIGKILL: no goodbye
 
-    left = await ann.next("peer-left", timeout=30)
-    assert left["user_id"] == friend.user_id
+    assert (await room.learner.next("peer-left", timeout=30))["sid"] == gone
 
 
 async def test_a_room_moved_to_another_node_still_reaches_both_replicas(
@@ -133,15 +125,9 @@ async def test_a_room_moved_to_another_node_still_reaches_both_replicas(
     """A resharding moves a room's slot (its keys and its channel) while two replicas have
     clients in it: the subscriptions follow it (within the subscriber's recheck)."""
     a, b = on_cluster
-    learner = await Api.guest(a.url, "Ann")
-    friend = await Api.guest(b.url, "Bea")
-    room = await learner.create_room()
-    rid = room["room_id"]
-    ann = await sockets(a.url, learner.token).connect()
-    bea = await sockets(b.url, friend.token).connect()
-    assert (await ann.call("join", {"room_id": rid}))["ok"]
-    assert (await bea.call("join", {"room_id": rid, "invite_token": room["invite_token"]}))["ok"]
-    await ann.next("peer-joined")
+    room = await open_room(sockets, a.url, b.url)
+    rid, ann, bea = room.room_id, room.learner, room.friend
+    assert bea is not None
 
     slot = key_slot(keys.room(rid).encode())
     source = redis_cluster.owner(slot)
