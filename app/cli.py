@@ -20,6 +20,7 @@ from uvicorn.lifespan.on import LifespanOn
 
 from app.config import load_settings
 from app.main import HoloApp, create_app
+from app.realtime.wsprotocol import LeanWebSocketProtocol
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +128,11 @@ def main() -> None:
         timeout_graceful_shutdown=max(
             1, int(settings.shutdown_grace_seconds - settings.drain_seconds)
         ),
-        ws="websockets-sansio",
+        # uvicorn's websockets-sansio protocol, keeping less per connection.
+        ws=LeanWebSocketProtocol,
+        # Engine.IO pings every client already (and closes the silent ones); a websocket-level
+        # ping on top would cost a timer per connection and twice the keepalive traffic.
+        ws_ping_interval=None,
         lifespan="on",
     )
     config.load()

@@ -84,6 +84,10 @@ class Settings(BaseSettings):
     # NAT address).
     socket_connections_per_user: int = Field(default=5, ge=1)
     socket_connections_per_ip: int = Field(default=100, ge=1)
+    # Engine.IO keepalive: a PING every interval; a client that has not answered within the
+    # timeout is closed (its seat and rooms given back).
+    socket_ping_interval_seconds: float = Field(default=20.0, gt=0)
+    socket_ping_timeout_seconds: float = Field(default=20.0, gt=0)
 
     # Replica liveness: a heartbeat key every interval, considered dead after the ttl.
     heartbeat_interval_seconds: float = Field(default=5.0, gt=0)

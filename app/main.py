@@ -78,7 +78,14 @@ class HoloApp(socketio.ASGIApp):  # type: ignore[misc]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            await super().__call__(scope, receive, send)
+            if scope["type"] == "websocket" and self._ensure_trailing_slash(
+                scope["path"]
+            ).startswith(self.engineio_path):
+                # Straight to Engine.IO (what the wrappers above do for this path, less two
+                # coroutine frames that would live as long as the connection).
+                await self.sio.eio.handle_request(scope, receive, send)
+            else:
+                await super().__call__(scope, receive, send)
         except Exception as exc:
             # python-engineio lets a packet it cannot parse escape the WebSocket handler;
             # uvicorn would log a traceback for each. The connection is over either way.

@@ -20,6 +20,7 @@ from app.observability.metrics import Metrics
 from app.realtime import codec
 from app.realtime.manager import RedisPubSubManager
 from app.realtime.schemas import MAX_SDP_BYTES
+from app.realtime.transport import LeanEngine
 from app.security.token_bucket import TokenBucket
 from app.store import keys
 
@@ -48,6 +49,13 @@ def client_ip(environ: dict[str, Any]) -> str:
     under ASGI; the scope has the real one, after uvicorn applied trusted forwarded headers)."""
     client = environ.get("asgi.scope", {}).get("client")
     return str(client[0]) if client else "unknown"
+
+
+def slim_environ(environ: dict[str, Any]) -> dict[str, Any]:
+    """What is kept of a session's handshake environ once it is admitted: the peer address
+    (``client_ip``). The rest (headers, the handshake request's ASGI callables) is per
+    connection memory nothing reads again."""
+    return {"asgi.scope": {"client": environ.get("asgi.scope", {}).get("client")}}
 
 
 def _has_placeholder(data: Any) -> bool:
@@ -113,11 +121,16 @@ class GuardedServer(socketio.AsyncServer):  # type: ignore[misc]
         self._refusal_log = TokenBucket(REFUSAL_LOGS_PER_SECOND, REFUSAL_LOG_BURST)
         self.gate: TransportGate | None = None
 
+    def _engineio_server_class(self) -> type[LeanEngine]:
+        return LeanEngine
+
     async def _handle_eio_connect(self, eio_sid: str, environ: dict[str, Any]) -> Any:
         await super()._handle_eio_connect(eio_sid, environ)
+        # Our connect handler reads no environ (the token comes in the CONNECT packet).
+        self.environ[eio_sid] = slim = slim_environ(environ)
         if self.gate is None:
             return None
-        refusal = await self.gate.transport_opened(eio_sid, environ)
+        refusal = await self.gate.transport_opened(eio_sid, slim)
         if refusal is not None:
             self.environ.pop(eio_sid, None)
         return refusal
@@ -165,16 +178,18 @@ class GuardedServer(socketio.AsyncServer):  # type: ignore[misc]
             )
 
     async def close_transport(self, eio_sid: str) -> None:
-        """Close the Engine.IO socket and its WebSocket now. ``eio.disconnect`` only queues a
-        CLOSE packet and waits for the client to act on it (and for its queue to drain, which a
-        client that stops reading never lets happen); a hostile client does neither."""
+        """Close the Engine.IO socket and its WebSocket now. ``eio.disconnect`` waits for the
+        client to read the CLOSE packet (which a client that stops reading never does); a
+        hostile client does not get to."""
         sock = self.eio.sockets.get(eio_sid)
         if sock is None:
             return
+        # A LeanSocket closes its websocket as it closes (dropping it if the peer is not
+        # reading); a polling session's pending GET is answered at once.
         await sock.close(wait=False, reason=self.reason.SERVER_DISCONNECT)
         self.eio.sockets.pop(eio_sid, None)
-        # None ends the socket's writer, which then closes the WebSocket itself.
-        await sock.queue.put(None)
+        if not sock.upgraded:
+            sock.queue.put_nowait(None)
 
 
 def create_sio(settings: Settings, metrics: Metrics) -> GuardedServer:
@@ -192,8 +207,8 @@ def create_sio(settings: Settings, metrics: Metrics) -> GuardedServer:
         json=codec,
         cors_allowed_origins=cors,
         max_http_buffer_size=MAX_PACKET_BYTES,
-        ping_interval=20,
-        ping_timeout=20,
+        ping_interval=settings.socket_ping_interval_seconds,
+        ping_timeout=settings.socket_ping_timeout_seconds,
         # Logger objects, not booleans: given a boolean, python-(engine|socket)io attach a
         # plain-text handler of their own beside our JSON one (app/observability/logging.py).
         logger=logging.getLogger("socketio.server"),

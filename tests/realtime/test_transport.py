@@ -1,0 +1,202 @@
+"""The Engine.IO transport as a client lives it: many events to one client arrive in order and
+complete, a client that stops reading is dropped without holding up anyone else, a client
+that stops answering pings is closed, and long-polling (with its upgrade to websocket) works."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from websockets.client import ClientProtocol
+from websockets.exceptions import ConnectionClosed
+from websockets.frames import Frame, Opcode
+from websockets.uri import parse_uri
+
+from tests.clients import Api, SocketClient
+from tests.conftest import BASE_ENV
+from tests.servers import Replica
+
+PING_SECONDS = 1.0
+
+
+@pytest.fixture(scope="module")
+def replica() -> Iterator[Replica]:
+    # Short Engine.IO keepalive, so that a silent client is found out within seconds.
+    env = {
+        **BASE_ENV,
+        "HOLO_SOCKET_PING_INTERVAL_SECONDS": str(PING_SECONDS),
+        "HOLO_SOCKET_PING_TIMEOUT_SECONDS": str(PING_SECONDS),
+    }
+    started = Replica(name="transport", env=env).start()
+    yield started
+    started.kill()
+
+
+class RawClient:
+    """A Socket.IO client on a bare socket (websockets' sans-I/O protocol for the framing):
+    it reads only when told to, and answers nothing by itself, not even the Engine.IO PING."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.ws = ClientProtocol(parse_uri("ws://localhost/"), max_size=None)
+        self.loop = asyncio.get_running_loop()
+        self.frames: list[str] = []
+
+    @classmethod
+    async def open(
+        cls, replica: Replica, token: str | None, *, rcvbuf: int | None = None
+    ) -> RawClient:
+        sock = socket.socket()
+        if rcvbuf is not None:  # a small receive window: the server's writes back up sooner
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        sock.setblocking(False)
+        client = cls(sock)
+        await client.loop.sock_connect(sock, ("127.0.0.1", replica.port))
+        request = client.ws.connect()
+        request.path = "/socket.io/?EIO=4&transport=websocket"
+        request.headers["Host"] = f"127.0.0.1:{replica.port}"
+        client.ws.send_request(request)
+        await client.flush()
+        assert (await client.recv()).startswith("0{")  # OPEN
+        await client.send("40" + json.dumps({"token": token}))
+        reply = await client.recv()
+        assert reply.startswith("40{"), reply
+        return client
+
+    async def flush(self) -> None:
+        await self.loop.sock_sendall(self.sock, b"".join(self.ws.data_to_send()))
+
+    async def send(self, text: str) -> None:
+        self.ws.send_text(text.encode())
+        await self.flush()
+
+    async def recv(self) -> str:
+        """The next text frame; ConnectionClosed once the server closed or dropped the
+        connection."""
+        while not self.frames:
+            data = await self.loop.sock_recv(self.sock, 65536)
+            if data:
+                self.ws.receive_data(data)
+            else:
+                self.ws.receive_eof()
+            for event in self.ws.events_received():
+                if isinstance(event, Frame) and event.opcode == Opcode.TEXT:
+                    self.frames.append(bytes(event.data).decode())
+            if not self.frames and (not data or self.ws.close_rcvd is not None):
+                raise ConnectionClosed(self.ws.close_rcvd, None)
+        return self.frames.pop(0)
+
+    async def call(self, n: int, event: str, data: Any) -> Any:
+        await self.send(f"42{n}" + json.dumps([event, data]))
+        while not (frame := await self.recv()).startswith(f"43{n}"):
+            pass
+        return json.loads(frame[len(f"43{n}") :])[0]
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+async def test_many_events_to_one_client_arrive_complete_and_in_order(
+    replica: Replica, sockets: Callable[..., SocketClient]
+) -> None:
+    host = await Api.guest(replica.url, "Host")
+    room = await host.create_room()
+    rid, invite = room["room_id"], room["invite_token"]
+    guest = await Api.guest(replica.url, "Guest")
+    reader = await sockets(replica.url, host.token).connect()
+    assert (await reader.call("join", {"room_id": rid}))["ok"]
+    writer = await sockets(replica.url, guest.token).connect()
+    assert (await writer.call("join", {"room_id": rid, "invite_token": invite}))["ok"]
+
+    # Acks are not awaited one by one: the events pile up on the server and go out together.
+    count = 400
+    acks = await asyncio.gather(
+        *(
+            writer.call("message", {"room_id": rid, "text": f"m{i}", "client_id": f"c{i}"})
+            for i in range(count)
+        )
+    )
+    assert all(ack["ok"] for ack in acks)
+    received = [await reader.next("message") for _ in range(count)]
+    # Every one, in the room's order (the order the server stored them in).
+    assert sorted(m["text"] for m in received) == sorted(f"m{i}" for i in range(count))
+    seqs = [m["seq"] for m in received]
+    assert seqs == list(range(seqs[0], seqs[0] + count))
+
+
+async def test_a_client_that_stops_reading_is_dropped_and_others_carry_on(
+    replica: Replica, sockets: Callable[..., SocketClient]
+) -> None:
+    host = await Api.guest(replica.url, "Host")
+    room = await host.create_room()
+    rid, invite = room["room_id"], room["invite_token"]
+    guest = await Api.guest(replica.url, "Stalled")
+    sender = await sockets(replica.url, host.token).connect()
+    assert (await sender.call("join", {"room_id": rid}))["ok"]
+    # A tiny receive window, and a client that never reads after joining.
+    stalled = await RawClient.open(replica, guest.token, rcvbuf=4096)
+    joined = await stalled.call(1, "join", {"room_id": rid, "invite_token": invite})
+    assert joined["ok"], joined
+    stalled_sid = (await sender.next("peer-joined"))["sid"]
+
+    # Offers of 64 KiB to it, until the server gives up on it: more than the kernel's buffers
+    # and the transport's backlog hold (the server tells the room it left).
+    sdp = {"type": "offer", "sdp": "v=0\r\n" + "a" * (60 * 1024)}
+    for _ in range(400):
+        ack = await sender.call("offer", {"room_id": rid, "to": stalled_sid, "sdp": sdp})
+        if not ack["ok"]:
+            assert ack["error"]["code"] == "peer_not_found", ack
+            break
+    else:
+        pytest.fail("the server kept buffering for a client that does not read")
+    assert (await sender.next("peer-left"))["sid"] == stalled_sid
+
+    # Everyone else carried on meanwhile, and still does.
+    other = await Api.guest(replica.url, "Other")
+    other_room = await other.create_room()
+    talker = await sockets(replica.url, other.token).connect()
+    assert (await talker.call("join", {"room_id": other_room["room_id"]}))["ok"]
+    said = {"room_id": other_room["room_id"], "text": "still here", "client_id": "c1"}
+    assert (await talker.call("message", said))["ok"]
+    with pytest.raises((ConnectionClosed, ConnectionError)):
+        while True:
+            await asyncio.wait_for(stalled.recv(), 10)
+    stalled.close()
+
+
+async def test_a_client_that_stops_answering_pings_is_closed(replica: Replica) -> None:
+    host = await Api.guest(replica.url, "Silent")
+    silent = await RawClient.open(replica, host.token)
+    # The bare client never answers the Engine.IO PING (the websocket layer's own pings are
+    # answered by the library: the connection is alive, the Engine.IO client is not).
+    frames: list[Any] = []
+    with pytest.raises(ConnectionClosed):
+        while True:
+            frames.append(await asyncio.wait_for(silent.recv(), 10 * PING_SECONDS))
+    assert frames[0] == "2"  # the PING it left unanswered
+    assert frames[-1] == "1"  # and the CLOSE it was sent
+    silent.close()
+
+
+@pytest.mark.parametrize("transports", [["polling"], ["polling", "websocket"]])
+async def test_polling_and_its_upgrade_to_websocket_work(
+    replica: Replica, sockets: Callable[..., SocketClient], transports: list[str]
+) -> None:
+    host = await Api.guest(replica.url, "Host")
+    room = await host.create_room()
+    rid, invite = room["room_id"], room["invite_token"]
+    guest = await Api.guest(replica.url, "Guest")
+    a = await sockets(replica.url, host.token, transports=transports).connect()
+    b = await sockets(replica.url, guest.token, transports=transports).connect()
+    assert (await a.call("join", {"room_id": rid}))["ok"]
+    assert (await b.call("join", {"room_id": rid, "invite_token": invite}))["ok"]
+    for i in range(20):
+        said = {"room_id": rid, "text": f"m{i}", "client_id": f"c{i}"}
+        assert (await b.call("message", said))["ok"]
+    assert [(await a.next("message"))["text"] for _ in range(20)] == [f"m{i}" for i in range(20)]
+    expected = "websocket" if "websocket" in transports else "polling"
+    assert a.sio.eio.current_transport == expected
