@@ -114,6 +114,8 @@ class Replica:
     env: dict[str, str]
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
+    # What runs: the app, or another entry point that serves it (the benches' replica).
+    command: tuple[str, ...] = ("-m", "app")
 
     @property
     def url(self) -> str:
@@ -133,7 +135,7 @@ class Replica:
         }
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "app"], cwd=ROOT, env=env, stdout=log, stderr=log
+            [sys.executable, *self.command], cwd=ROOT, env=env, stdout=log, stderr=log
         )
         wait_until(self._ready, 45, f"replica {self.name} to be ready")
         return self
