@@ -147,7 +147,8 @@ class ScriptBatcher:
     a batch is one write of the packed calls, and its replies are read under one timeout (the
     pipeline's command stack, packing and per-reply timeouts were ~8 % of a saturated replica's
     samples). Connection errors are retried like redis-py's (the client's ``Retry``: the whole
-    batch again, as its pipeline did)."""
+    batch again, as its pipeline did). A client with no single connection pool (a cluster
+    client) still gets pipelines: they send each call to the node of its slot."""
 
     def __init__(self, redis: Redis, script: str) -> None:
         self._redis = redis
@@ -205,7 +206,9 @@ class ScriptBatcher:
 
     async def _exchange(self, batch: list[_Call]) -> list[Any]:
         """The replies to the batch's calls, in order; a call's Redis error is its reply."""
-        pool = self._redis.connection_pool
+        pool = getattr(self._redis, "connection_pool", None)
+        if pool is None:  # a cluster client: its pipeline sends each call to its slot's node
+            return await self._through_pipeline(batch)
         conn = await pool.get_connection()
         packed = b"".join(call.packed for call in batch)
 
@@ -234,6 +237,14 @@ class ScriptBatcher:
             return replies
         finally:
             await pool.release(conn)
+
+    async def _through_pipeline(self, batch: list[_Call]) -> list[Any]:
+        pipe = self._redis.pipeline(transaction=False)
+        for call in batch:
+            # EVALSHA, not the Script object: a pipeline with scripts checks SCRIPT EXISTS
+            # first, a round trip per batch.
+            pipe.evalsha(self._script.sha, len(call.keys), *call.keys, *call.args)
+        return list(await pipe.execute(raise_on_error=False))
 
 
 @dataclass(frozen=True, slots=True)
