@@ -28,7 +28,7 @@ def main() -> None:
 
             app.main.open_tutor = no_tutor
             # The tutor's voice needs the tutor: without it, no voice calls either.
-            app.main.open_voice = no_tutor
+            app.main.open_voice = no_tutor  # type: ignore[attr-defined,assignment]
             print("bench: tutor disabled", flush=True)
         else:
             print("bench: NO TUTOR HOOK (app.main.open_tutor); running as shipped", flush=True)

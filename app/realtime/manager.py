@@ -19,13 +19,16 @@ event as JSON for the channel, decodes it on every replica and encodes the packe
 
 **Delivery.** The stock manager hands every event to one task per recipient and waits for them,
 so its single listener got about one event through per event-loop turn; under load, delivery to
-other replicas fell seconds behind the acks (bench/realtime_relay.py). Here an event is queued on
-each recipient's Engine.IO socket directly (an unbounded queue: nothing waits).
+other replicas fell seconds behind the acks (bench/realtime_relay.py). Here a room event is
+written to its recipients as the subscription reads it (app/realtime/subscriber.py), with no task
+switch: on each socket's ``send_nowait`` when the socket has one (synchronous and ordered), else
+through the listener task, which awaits python-engineio's queue; while anything waits for that
+task, later messages queue behind it so that they keep their order.
 
 **Connections.** Publishing goes through the process's bounded command client (the stock
 manager built a fresh, unbounded client whenever a publish failed), and the subscriptions share
-one dedicated connection with no socket timeout (an idle channel is normal), keepalive and health
-checks, re-subscribed with backoff after Redis restarts.
+one dedicated connection (``Subscriber``: no socket timeout, keepalive and health checks,
+re-subscribed with backoff after Redis restarts).
 """
 
 from __future__ import annotations
@@ -35,22 +38,19 @@ import json
 import logging
 import uuid
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from engineio import packet as eio_packet
 from socketio import packet
 from socketio.async_pubsub_manager import AsyncPubSubManager
 
+from app.realtime.subscriber import Subscriber, Subscription
 from app.store import keys
 from app.store.messages import Broadcast
 from app.store.redis import Redis
 
 log = logging.getLogger(__name__)
 
-LISTEN_POLL_SECONDS = 5.0
-MAX_BACKOFF_SECONDS = 5.0
-# A backlog is drained without waiting, but other tasks get a turn every this many events.
-YIELD_EVERY = 64
 EMIT_HEADER = "holo-emit"
 # The room events the observers are told of, as their encoded packets start (an EVENT of the
 # default namespace): the clips of replies another replica runs, for this replica's voice calls.
@@ -65,27 +65,26 @@ class RedisPubSubManager(AsyncPubSubManager):  # type: ignore[misc]
     def __init__(self, channel: str) -> None:
         super().__init__(channel=channel, logger=log)
         self._redis: Redis | None = None
-        self._pubsub_redis: Redis | None = None
-        self._subscribe_timeout = 5.0
+        self._subscriber: Subscription | None = None
         # Set once the shared channel and every room channel wanted are subscribed (readiness).
         self.subscribed = asyncio.Event()
         # Told of every room event from another replica that this replica receives (the voice
         # sessions play the clips of replies that another replica runs).
         self.observers: list[Callable[[str, Any, str | None], None]] = []
-        # Room channels this replica needs (it has a client in the room), and, on the current
-        # subscription connection, how many SSUBSCRIBEs were sent and confirmed per channel.
-        self._wanted: set[str] = set()
-        self._sent: dict[str, int] = {}
-        self._confirmed: dict[str, int] = {}
-        self._waiters: dict[str, list[tuple[int, asyncio.Future[None]]]] = {}
-        self._pubsub: Any = None  # the live redis-py PubSub, once its subscriptions are sent
         self._templates: dict[str, tuple[str, ...]] = {}  # event -> packet around its payload
+        # Messages for the listener task (python-socketio's `_thread`): the library's JSON ones,
+        # and room events for a socket that cannot be written to without awaiting. While any
+        # is waiting, later ones queue behind it, so that they keep their order.
+        self._inbox: asyncio.Queue[str] = asyncio.Queue()
+        self._queued = 0
 
     def bind(self, redis: Redis, pubsub_redis: Redis, subscribe_timeout: float = 5.0) -> None:
         """Called from the lifespan, which owns both clients (and closes them)."""
         self._redis = redis
-        self._pubsub_redis = pubsub_redis
-        self._subscribe_timeout = subscribe_timeout
+        self._subscriber = Subscriber(
+            pubsub_redis, self.channel, self._on_message, confirm_timeout=subscribe_timeout
+        )
+        self.subscribed = self._subscriber.ready
 
     # -- rooms: subscribe while a client of ours is in one -----------------------------------
 
@@ -113,59 +112,15 @@ class RedisPubSubManager(AsyncPubSubManager):  # type: ignore[misc]
 
     async def _subscribe_room(self, room: str) -> None:
         """Returns once Redis has confirmed this replica's subscription to the room's channel."""
-        channel = keys.room_channel(room)
-        if channel in self._wanted and self._confirmed.get(channel, 0) >= self._sent.get(
-            channel, 1
-        ):
-            return  # already subscribed for another of our clients
-        self._wanted.add(channel)
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        if self._pubsub is None:
-            # The listener is (re)connecting: it subscribes to every wanted channel, and its
-            # first confirmation for this one releases us.
-            self._waiters.setdefault(channel, []).append((1, future))
-        else:
-            n = self._sent[channel] = self._sent.get(channel, 0) + 1
-            self._waiters.setdefault(channel, []).append((n, future))
-            try:
-                await self._pubsub.ssubscribe(channel)
-            except Exception as exc:  # the listener notices too, and resubscribes everything
-                log.warning("could not subscribe to %s: %s", channel, exc)
-        try:
-            await asyncio.wait_for(future, self._subscribe_timeout)
-        except TimeoutError:
-            raise ConnectionError(f"Redis did not confirm the subscription to {channel}") from None
+        assert self._subscriber is not None, "bind() the manager before serving"
+        await self._subscriber.subscribe(keys.room_channel(room))
 
     async def _release_rooms(self, namespace: str, rooms: list[Any]) -> None:
         for room in rooms:
             if not isinstance(room, str) or room in self.rooms.get(namespace, {}):
                 continue  # another of our clients is still in it
-            channel = keys.room_channel(room)
-            if channel not in self._wanted:
-                continue
-            self._wanted.discard(channel)
-            if self._pubsub is not None:
-                try:
-                    await self._pubsub.sunsubscribe(channel)
-                except Exception as exc:  # a reconnect subscribes to wanted channels only
-                    log.warning("could not unsubscribe from %s: %s", channel, exc)
-
-    def _on_room_subscribed(self, channel: str) -> None:
-        confirmed = self._confirmed[channel] = self._confirmed.get(channel, 0) + 1
-        waiting = self._waiters.get(channel)
-        if not waiting:
-            return
-        still = []
-        for n, future in waiting:
-            if n <= confirmed:
-                if not future.done():
-                    future.set_result(None)
-            else:
-                still.append((n, future))
-        if still:
-            self._waiters[channel] = still
-        else:
-            del self._waiters[channel]
+            if self._subscriber is not None:
+                self._subscriber.unsubscribe(keys.room_channel(room))
 
     # -- publishing ------------------------------------------------------------------------
 
@@ -269,24 +224,60 @@ class RedisPubSubManager(AsyncPubSubManager):  # type: ignore[misc]
         if not eio_sids:
             return
         frame = eio_packet.Packet(eio_packet.MESSAGE, encoded)
+        sockets = self.server.eio.sockets
         for eio_sid in eio_sids:
-            await self.server._send_eio_packet(eio_sid, frame)
+            send_nowait = getattr(sockets.get(eio_sid), "send_nowait", None)
+            if send_nowait is not None:
+                send_nowait(frame)
+            else:  # python-engineio's own socket: its queue is awaited
+                await self.server._send_eio_packet(eio_sid, frame)
+
+    # -- receiving -------------------------------------------------------------------------
+
+    def _on_message(self, raw: str) -> None:
+        """Every message on our subscriptions, as it is read: a room event is written to our
+        sockets at once (no task switch per message), anything else goes to the listener task."""
+        if self._queued or not (raw.startswith(EMIT_HEADER) and self._deliver_now(raw)):
+            self._queued += 1
+            self._inbox.put_nowait(raw)
+
+    def _deliver_now(self, raw: str) -> bool:
+        """Delivers a room event without awaiting; False leaves it to ``_receive_emit`` (the
+        previous release's format, or a recipient socket that can only be awaited)."""
+        if (event := _room_event(raw)) is None:
+            return False
+        if event.sender == self.host_id:
+            return True  # ours were delivered locally when they were emitted
+        room, body = event.room, event.packet
+        recipients = self._recipients(event.namespace, room, event.skip)
+        if recipients:
+            sockets = self.server.eio.sockets
+            sends: list[Callable[[eio_packet.Packet], None]] = []
+            for eio_sid in recipients:
+                if (sock := sockets.get(eio_sid)) is None:
+                    continue  # it just closed
+                send_nowait = getattr(sock, "send_nowait", None)
+                if send_nowait is None:
+                    return False
+                sends.append(send_nowait)
+            frame = eio_packet.Packet(eio_packet.MESSAGE, body)
+            for send_nowait in sends:
+                send_nowait(frame)
+        if self.observers and body.startswith(OBSERVED):
+            self._observe(body, room)
+        return True
 
     async def _receive_emit(self, raw: str) -> str | None:
         """Delivers a room event to our sockets; returns the JSON of an event in the previous
         release's format (its header has no skipped sid and its body is the library's JSON
         message) for the library to handle, so that a rolling upgrade keeps it delivered."""
-        header, _, body = raw.partition("\n")
-        fields = header.split(" ", 4)
-        if len(fields) != 5:
-            return body
-        _, host_id, namespace, room, skip = fields
-        if host_id != self.host_id:  # ours were delivered locally when they were emitted
-            await self._send(
-                self._recipients(namespace, room, None if skip == NO_SKIP else skip), body
-            )
-            if self.observers and body.startswith(OBSERVED):
-                self._observe(body, room)
+        if (event := _room_event(raw)) is None:
+            return raw.partition("\n")[2]
+        if event.sender != self.host_id:  # ours were delivered locally when they were emitted
+            recipients = self._recipients(event.namespace, event.room, event.skip)
+            await self._send(recipients, event.packet)
+            if self.observers and event.packet.startswith(OBSERVED):
+                self._observe(event.packet, event.room)
         return None
 
     def _observe(self, body: str, room: str) -> None:
@@ -298,62 +289,44 @@ class RedisPubSubManager(AsyncPubSubManager):  # type: ignore[misc]
         for observer in self.observers:
             observer(event, payload, room)
 
-    # -- listening -------------------------------------------------------------------------
-
     async def _listen(self) -> AsyncIterator[str]:
-        assert self._pubsub_redis is not None, "bind() the manager before serving"
-        backoff = 0.1
-        while True:
-            pubsub = self._pubsub_redis.pubsub()
-            try:
-                await self._subscribe_all(pubsub)
-                if backoff > 0.1:
-                    log.info("pub/sub re-subscribed (%d room channels)", len(self._wanted))
-                backoff = 0.1
-                received = 0
-                while True:
-                    message = await pubsub.get_message(timeout=LISTEN_POLL_SECONDS)
-                    if message is None:
-                        continue
-                    kind, data = message["type"], message["data"]
-                    if kind == "smessage" or kind == "message":
-                        if data.startswith(EMIT_HEADER):
-                            data = await self._receive_emit(data)
-                        if data is not None:
-                            yield data  # the library's other methods, JSON
-                        received += 1
-                        if received % YIELD_EVERY == 0:
-                            await asyncio.sleep(0)
-                    elif kind == "ssubscribe":
-                        self._on_room_subscribed(message["channel"])
-                    elif kind == "subscribe":
-                        # Sent last: every room subscription before it is confirmed too.
-                        self.subscribed.set()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # any failure: resubscribe; the loop must never die
-                self.subscribed.clear()
-                log.warning("pub/sub connection lost (%s); retrying in %.1fs", exc, backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
-            finally:
-                self._pubsub = None
+        """python-socketio's listener task: runs the subscription and hands the library its
+        JSON messages (the room events went to our sockets as they were read)."""
+        assert self._subscriber is not None, "bind() the manager before serving"
+        runner = asyncio.create_task(self._subscriber.run(), name="pubsub")
+        try:
+            while True:
+                raw = await self._inbox.get()
                 try:
-                    await pubsub.aclose()
-                except Exception:
-                    pass
+                    data: str | None = raw
+                    if raw.startswith(EMIT_HEADER):
+                        try:
+                            data = await self._receive_emit(raw)
+                        except Exception:  # one event, not the subscription, is lost
+                            log.exception("could not deliver a room event")
+                            data = None
+                    if data is not None:
+                        yield data
+                finally:
+                    self._queued -= 1
+        finally:
+            runner.cancel()
 
-    async def _subscribe_all(self, pubsub: Any) -> None:
-        """Subscribe a fresh connection to every wanted room channel, then the shared one."""
-        self._sent, self._confirmed = {}, {}
-        for channel, waiting in self._waiters.items():
-            self._waiters[channel] = [(1, future) for _, future in waiting]
-        sent: set[str] = set()
-        # Rooms joined while we wait for Redis are picked up by the next turn of this loop.
-        while new := self._wanted - sent:
-            for channel in new:
-                self._sent[channel] = 1
-            await pubsub.ssubscribe(*new)
-            sent |= new
-        await pubsub.subscribe(self.channel)
-        self._pubsub = pubsub
+
+class RoomEvent(NamedTuple):
+    sender: str  # the replica's host_id
+    namespace: str
+    room: str
+    skip: str | None
+    packet: str  # the Socket.IO packet, encoded
+
+
+def _room_event(raw: str) -> RoomEvent | None:
+    """A room event as published (header line, packet); None for the previous release's format
+    (its header has no skipped sid and its body is the library's JSON message)."""
+    header, _, body = raw.partition("\n")
+    fields = header.split(" ", 4)
+    if len(fields) != 5:
+        return None
+    _, sender, namespace, room, skip = fields
+    return RoomEvent(sender, namespace, room, None if skip == NO_SKIP else skip, body)

@@ -21,6 +21,10 @@ from app.store.redis import UNAVAILABLE_ERRORS
 
 log = logging.getLogger(__name__)
 
+# The rooms gauge is refreshed this often, not on every beat: it costs two Redis round trips,
+# and every replica reports the same cluster-wide figure (Prometheus scrapes every 15-60 s).
+GAUGE_SECONDS = 30.0
+
 
 class Presence:
     def __init__(
@@ -39,6 +43,7 @@ class Presence:
         # restart every alive key may have lapsed, and the other replicas need one interval to
         # write theirs again before anyone may be judged dead.
         self._steady_since: float | None = None
+        self._gauge_at: float | None = None
 
     async def run(self) -> None:
         interval = self.s.settings.heartbeat_interval_seconds
@@ -71,7 +76,9 @@ class Presence:
         now = time.monotonic()
         if self._steady_since is None:
             self._steady_since = now
-        self.s.metrics.rooms_active.set(await self.s.rooms.count_active(time.time()))
+        if self._gauge_at is None or now - self._gauge_at >= GAUGE_SECONDS:
+            self.s.metrics.rooms_active.set(await self.s.rooms.count_active(time.time()))
+            self._gauge_at = now
         if now - self._steady_since >= self.s.settings.heartbeat_ttl_seconds:
             await self.reap()
 
