@@ -205,18 +205,36 @@ class ServerEvents:
         (``local_only``: this replica's clients only). ``via_room``: the room the socket ``to``
         is in, so that a room-affine manager (app/realtime/manager.py) sends it through the
         room's channel instead of the one every replica reads."""
+        await self.send_dumped(
+            type(payload),
+            self.data(payload),
+            room=room,
+            to=to,
+            skip_sid=skip_sid,
+            local_only=local_only,
+            via_room=via_room,
+        )
+
+    async def send_dumped(
+        self,
+        event: type[ServerEvent],
+        data: dict[str, Any],
+        *,
+        room: str | None = None,
+        to: str | None = None,
+        skip_sid: str | None = None,
+        local_only: bool = False,
+        via_room: str | None = None,
+    ) -> None:
+        """``send`` of a payload the caller holds dumped already, exactly as ``data`` dumps it
+        (a chat message: the stored ``Message`` is dumped once for its ack and its event)."""
         manager = getattr(self._emitter, "manager", None)
         emit_to_member = getattr(manager, "emit_to_member", None)
         if to is not None and via_room is not None and emit_to_member is not None:
-            await emit_to_member(payload.event, self.data(payload), sid=to, room=via_room)
+            await emit_to_member(event.event, data, sid=to, room=via_room)
             return
         await self._emitter.emit(
-            payload.event,
-            self.data(payload),
-            to=to,
-            room=room,
-            skip_sid=skip_sid,
-            ignore_queue=local_only,
+            event.event, data, to=to, room=room, skip_sid=skip_sid, ignore_queue=local_only
         )
 
     @staticmethod

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import socketio
+from prometheus_client import Counter
 from pydantic import BaseModel, ValidationError
 
 from app.models import Identity, Peer, Sender
@@ -60,6 +61,8 @@ class Client:
 
     identity: Identity
     bucket: TokenBucket
+    # Who its chat messages are from: the identity's, built once rather than per message.
+    sender: Sender
     rooms: set[str] = field(default_factory=set)
 
 
@@ -94,6 +97,9 @@ class RealtimeEvents:
         self.events = ServerEvents(sio)
         self.clients: dict[str, Client] = {}
         self.replica_id = services.replicas.replica_id
+        # The metric's child per (event, outcome): ``labels()`` takes a lock and checks its
+        # arguments on every call, and a chat message is counted on the hot path.
+        self._counts: dict[tuple[str, str], Counter] = {}
         sio.gate = self
         sio.on("connect", self.on_connect)
         sio.on("disconnect", self.on_disconnect)
@@ -118,7 +124,7 @@ class RealtimeEvents:
 
         async def handle(sid: str, data: Any = None, *extra: Any) -> Ack:
             outcome, ack = await self._handle(sid, event, model, handler, data, extra)
-            self.s.metrics.socket_events.labels(event, outcome).inc()
+            self._count(event, outcome)
             return ack
 
         self.sio.on(event, handle)
@@ -158,6 +164,12 @@ class RealtimeEvents:
             self.s.metrics.errors.labels("realtime", "internal").inc()
             log.exception("%s handler failed", event)
             return "error", _error("internal", "Something went wrong on our side.")
+
+    def _count(self, event: str, outcome: str) -> None:
+        if (child := self._counts.get((event, outcome))) is None:
+            child = self.s.metrics.socket_events.labels(event, outcome)
+            self._counts[(event, outcome)] = child
+        child.inc()
 
     def _peer(self, sid: str, client: Client) -> Peer:
         return Peer(
@@ -200,6 +212,7 @@ class RealtimeEvents:
         self.clients[sid] = Client(
             identity=who,
             bucket=TokenBucket(settings.socket_events_per_second, settings.socket_event_burst),
+            sender=Sender(kind="user", user_id=who.user_id, display_name=who.display_name),
         )
         self.s.metrics.socket_connections.inc()
         self.s.metrics.socket_events.labels("connect", "ok").inc()
@@ -330,8 +343,6 @@ class RealtimeEvents:
     async def message(self, sid: str, client: Client, p: schemas.ChatMessage) -> Ack:
         if p.room_id not in client.rooms:
             raise EventError("not_joined", "Join the room first.")
-        who = client.identity
-        sender = Sender(kind="user", user_id=who.user_id, display_name=who.display_name)
         manager = self.sio.manager
         # With Redis, the store's script publishes the message to the other replicas as it
         # stores it: one round trip.
@@ -343,7 +354,7 @@ class RealtimeEvents:
         try:
             stored, _new = await self.s.messages.append(
                 p.room_id,
-                sender,
+                client.sender,
                 p.text,
                 client_id=p.client_id,
                 member_sid=sid,
@@ -357,12 +368,14 @@ class RealtimeEvents:
             raise EventError(
                 "conversation_full", "This conversation is too long; start a new room."
             ) from None
+        # Dumped once, for the ack and the event alike (a RoomMessage is the Message on the wire).
         out = stored.model_dump(mode="json", exclude_none=True)
         # Stored first, then broadcast to the others; a retried client_id is broadcast again
         # (clients drop ids they have) in case the first broadcast was what failed.
         # With the script's broadcast, the other replicas have it: this one's clients remain.
-        await self.events.send(
-            RoomMessage(**stored.model_dump()),
+        await self.events.send_dumped(
+            RoomMessage,
+            out,
             room=p.room_id,
             skip_sid=sid,
             local_only=broadcast is not None and _new,

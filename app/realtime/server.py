@@ -71,12 +71,12 @@ def _has_placeholder(data: Any) -> bool:
     return False
 
 
-def parse_packet(data: Any) -> packet.Packet:
+def parse_packet(data: Any) -> codec.Packet:
     """The Socket.IO packet in an Engine.IO message, if it is one the app accepts."""
     if not isinstance(data, str):
         raise PacketRefused("binary frame")
     try:
-        pkt = packet.Packet(encoded_packet=data)
+        pkt = codec.Packet(encoded_packet=data)
     except (ValueError, RecursionError, TypeError) as exc:
         raise PacketRefused(f"malformed packet ({type(exc).__name__})") from None
     kind = pkt.packet_type
@@ -204,6 +204,7 @@ def create_sio(settings: Settings, metrics: Metrics) -> GuardedServer:
         metrics=metrics,
         async_mode="asgi",
         client_manager=manager,
+        serializer=codec.Packet,
         json=codec,
         cors_allowed_origins=cors,
         max_http_buffer_size=MAX_PACKET_BYTES,

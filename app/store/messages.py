@@ -8,8 +8,8 @@ time instead of storing it again.
 from __future__ import annotations
 
 import builtins
+import os
 import time
-import uuid
 from dataclasses import dataclass
 
 from app.models import Message, Sender
@@ -77,6 +77,17 @@ class NotAMember(Exception):
     """The sending socket is not (or no longer) in the room."""
 
 
+# The RFC 4122 variant bits over a random hex digit: 10xx, so 8, 9, a or b.
+_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
+
+
+def _message_id() -> str:
+    """A random UUID (version 4), as ``str(uuid.uuid4())`` writes it, in a fifth of the time:
+    ``uuid.UUID`` checks its arguments in Python, once per chat message here."""
+    h = os.urandom(16).hex()
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
+
+
 def _dedupe_key(user_id: str | None, client_id: str) -> str:
     # Idempotency is per sender: another user's client_id can never return their message.
     return f"{user_id}:{client_id}"
@@ -119,7 +130,7 @@ class MessageStore:
         if broadcast is not None and audio_keys:
             raise ValueError("a message with audio cannot be broadcast as stored")
         message = Message(
-            id=str(uuid.uuid4()),
+            id=_message_id(),
             seq=0,
             room_id=room_id,
             sender=sender,

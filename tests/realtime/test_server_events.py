@@ -9,8 +9,9 @@ import socketio
 
 from app.config import Settings
 from app.main import create_app
+from app.models import Message, Sender
 from app.realtime import schemas
-from app.server_events import SERVER_EVENTS, ServerEvent
+from app.server_events import SERVER_EVENTS, RoomMessage, ServerEvent, ServerEvents
 from tests.servers import ROOT
 
 
@@ -47,3 +48,19 @@ async def test_the_client_event_table_is_what_the_server_handles() -> None:
         sio: socketio.AsyncServer = app.engineio_server
         handled = set(sio.handlers["/"]) - {"connect", "disconnect"}
     assert handled == set(schemas.CLIENT_EVENTS)
+
+
+def test_a_room_message_goes_out_as_its_message_dumped() -> None:
+    # The chat handler dumps the stored message once, for its ack and its event
+    # (ServerEvents.send_dumped): the event's payload must be what send would have sent.
+    message = Message(
+        id="m1",
+        seq=3,
+        room_id="r1",
+        sender=Sender(kind="user", user_id="ann", display_name="Ann"),
+        text="hello",
+        ts=1.5,
+        client_id="c1",
+    )
+    dumped = message.model_dump(mode="json", exclude_none=True)
+    assert ServerEvents.data(RoomMessage(**message.model_dump())) == dumped

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import pytest
 
@@ -112,3 +113,12 @@ async def test_the_append_publishes_the_message_it_stored(
     body = message["data"]
     assert body[0] == "<" and body[-1] == ">"
     assert Message.model_validate_json(body[1:-1]) == said
+
+
+async def test_message_ids_are_random_uuids(redis: Redis) -> None:
+    store = MessageStore(redis)
+    rid = await _room(redis)
+    stored = await asyncio.gather(*(store.append(rid, ANN, f"m{n}") for n in range(20)))
+    ids = [uuid.UUID(m.id) for m, _ in stored]
+    assert all(i.version == 4 and i.variant == uuid.RFC_4122 for i in ids)
+    assert [str(i) for i in ids] == [m.id for m, _ in stored] and len(set(ids)) == 20
