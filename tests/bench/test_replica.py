@@ -23,7 +23,7 @@ def bench_replica() -> Iterator[Replica]:
         command=("-m", "bench._replica", "--no-tutor"),
     ).start()
     yield replica
-    replica.stop()
+    replica.kill()
     redis.cleanup()
 
 

@@ -78,6 +78,9 @@ class RawClient:
         """The next text frame; ConnectionClosed once the server closed or dropped the
         connection."""
         while not self.frames:
+            # The close frame may have come in the same read as the last text frames.
+            if self.ws.close_rcvd is not None:
+                raise ConnectionClosed(self.ws.close_rcvd, None)
             data = await self.loop.sock_recv(self.sock, 65536)
             if data:
                 self.ws.receive_data(data)
@@ -86,7 +89,7 @@ class RawClient:
             for event in self.ws.events_received():
                 if isinstance(event, Frame) and event.opcode == Opcode.TEXT:
                     self.frames.append(bytes(event.data).decode())
-            if not self.frames and (not data or self.ws.close_rcvd is not None):
+            if not self.frames and not data:
                 raise ConnectionClosed(self.ws.close_rcvd, None)
         return self.frames.pop(0)
 
