@@ -21,9 +21,10 @@ event as JSON for the channel, decodes it on every replica and encodes the packe
 so its single listener got about one event through per event-loop turn; under load, delivery to
 other replicas fell seconds behind the acks (bench/realtime_relay.py). Here a room event is
 written to its recipients as the subscription reads it (app/realtime/subscriber.py), with no task
-switch: on each socket's ``send_nowait`` when the socket has one (synchronous and ordered), else
-through the listener task, which awaits python-engineio's queue; while anything waits for that
-task, later messages queue behind it so that they keep their order.
+switch: every socket is a ``LeanSocket`` (app/realtime/transport.py), whose ``send_nowait`` is
+synchronous and ordered. The library's own JSON messages (and room events in the previous
+release's format) go to python-socketio's listener task; while any waits there, later room events
+queue behind it so that they keep their order.
 
 **Connections.** Publishing goes through the process's bounded command client (the stock
 manager built a fresh, unbounded client whenever a publish failed), and the subscriptions share
@@ -73,9 +74,9 @@ class RedisPubSubManager(AsyncPubSubManager):  # type: ignore[misc]
         # sessions play the clips of replies that another replica runs).
         self.observers: list[Callable[[str, Any, str | None], None]] = []
         self._templates: dict[str, tuple[str, ...]] = {}  # event -> packet around its payload
-        # Messages for the listener task (python-socketio's `_thread`): the library's JSON ones,
-        # and room events for a socket that cannot be written to without awaiting. While any
-        # is waiting, later ones queue behind it, so that they keep their order.
+        # Messages for the listener task (python-socketio's `_thread`): the library's JSON ones
+        # and the previous release's room events. While any is waiting, later room events queue
+        # behind it, so that they keep their order.
         self._inbox: asyncio.Queue[str] = asyncio.Queue()
         self._queued = 0
 
@@ -169,7 +170,7 @@ class RedisPubSubManager(AsyncPubSubManager):  # type: ignore[misc]
         if isinstance(encoded, list):  # binary attachments: the library's way
             await super().emit(event, data, namespace=namespace, room=room, skip_sid=skip_sid)
             return
-        await self._send(recipients, encoded)
+        self._send(recipients, encoded)
         if local_only or own_socket:
             return
         assert self._redis is not None, "bind() the manager before serving"
@@ -223,65 +224,34 @@ class RedisPubSubManager(AsyncPubSubManager):  # type: ignore[misc]
             return []
         return [eio_sid for sid, eio_sid in members.items() if sid != skip_sid]
 
-    async def _send(self, eio_sids: list[str], encoded: str) -> None:
+    def _send(self, eio_sids: list[str], encoded: str) -> None:
+        """Write an encoded Socket.IO packet to these sockets of ours, now: each is a
+        ``LeanSocket``, whose ``send_nowait`` never suspends."""
         if not eio_sids:
             return
         frame = eio_packet.Packet(eio_packet.MESSAGE, encoded)
         sockets = self.server.eio.sockets
         for eio_sid in eio_sids:
-            send_nowait = getattr(sockets.get(eio_sid), "send_nowait", None)
-            if send_nowait is not None:
-                send_nowait(frame)
-            else:  # python-engineio's own socket: its queue is awaited
-                await self.server._send_eio_packet(eio_sid, frame)
+            if (sock := sockets.get(eio_sid)) is not None:  # None: it has just closed
+                sock.send_nowait(frame)
 
     # -- receiving -------------------------------------------------------------------------
 
     def _on_message(self, raw: str) -> None:
         """Every message on our subscriptions, as it is read: a room event is written to our
         sockets at once (no task switch per message), anything else goes to the listener task."""
-        if self._queued or not (raw.startswith(EMIT_HEADER) and self._deliver_now(raw)):
+        if not self._queued and (event := _room_event(raw)) is not None:
+            self._deliver(event)
+        else:
             self._queued += 1
             self._inbox.put_nowait(raw)
 
-    def _deliver_now(self, raw: str) -> bool:
-        """Delivers a room event without awaiting; False leaves it to ``_receive_emit`` (the
-        previous release's format, or a recipient socket that can only be awaited)."""
-        if (event := _room_event(raw)) is None:
-            return False
+    def _deliver(self, event: RoomEvent) -> None:
         if event.sender == self.host_id:
-            return True  # ours were delivered locally when they were emitted
-        room, body = event.room, event.packet
-        recipients = self._recipients(event.namespace, room, event.skip)
-        if recipients:
-            sockets = self.server.eio.sockets
-            sends: list[Callable[[eio_packet.Packet], None]] = []
-            for eio_sid in recipients:
-                if (sock := sockets.get(eio_sid)) is None:
-                    continue  # it just closed
-                send_nowait = getattr(sock, "send_nowait", None)
-                if send_nowait is None:
-                    return False
-                sends.append(send_nowait)
-            frame = eio_packet.Packet(eio_packet.MESSAGE, body)
-            for send_nowait in sends:
-                send_nowait(frame)
-        if self.observers and body.startswith(OBSERVED):
-            self._observe(body, room)
-        return True
-
-    async def _receive_emit(self, raw: str) -> str | None:
-        """Delivers a room event to our sockets; returns the JSON of an event in the previous
-        release's format (its header has no skipped sid and its body is the library's JSON
-        message) for the library to handle, so that a rolling upgrade keeps it delivered."""
-        if (event := _room_event(raw)) is None:
-            return raw.partition("\n")[2]
-        if event.sender != self.host_id:  # ours were delivered locally when they were emitted
-            recipients = self._recipients(event.namespace, event.room, event.skip)
-            await self._send(recipients, event.packet)
-            if self.observers and event.packet.startswith(OBSERVED):
-                self._observe(event.packet, event.room)
-        return None
+            return  # ours were delivered locally when they were emitted
+        self._send(self._recipients(event.namespace, event.room, event.skip), event.packet)
+        if self.observers and event.packet.startswith(OBSERVED):
+            self._observe(event.packet, event.room)
 
     def _observe(self, body: str, room: str) -> None:
         """Decode an observed event (only those: the rest stay encoded) for the observers."""
@@ -301,15 +271,16 @@ class RedisPubSubManager(AsyncPubSubManager):  # type: ignore[misc]
             while True:
                 raw = await self._inbox.get()
                 try:
-                    data: str | None = raw
-                    if raw.startswith(EMIT_HEADER):
+                    if (event := _room_event(raw)) is not None:  # queued behind another
                         try:
-                            data = await self._receive_emit(raw)
+                            self._deliver(event)
                         except Exception:  # one event, not the subscription, is lost
                             log.exception("could not deliver a room event")
-                            data = None
-                    if data is not None:
-                        yield data
+                    elif raw.startswith(EMIT_HEADER):
+                        # The previous release's room event: its body is the library's JSON.
+                        yield raw.partition("\n")[2]
+                    else:
+                        yield raw
                 finally:
                     self._queued -= 1
         finally:
@@ -325,8 +296,11 @@ class RoomEvent(NamedTuple):
 
 
 def _room_event(raw: str) -> RoomEvent | None:
-    """A room event as published (header line, packet); None for the previous release's format
-    (its header has no skipped sid and its body is the library's JSON message)."""
+    """A room event as published (header line, packet); None for anything else: the library's
+    JSON messages, and the previous release's room events (their header has no skipped sid and
+    their body is the library's JSON message)."""
+    if not raw.startswith(EMIT_HEADER):
+        return None
     header, _, body = raw.partition("\n")
     fields = header.split(" ", 4)
     if len(fields) != 5:

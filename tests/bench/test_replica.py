@@ -8,9 +8,10 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.clients import Api, SocketClient
+from tests.clients import SocketClient
 from tests.conftest import BASE_ENV
 from tests.servers import RedisServer, Replica
+from tests.tutor.room import open_room
 
 
 @pytest.fixture
@@ -31,20 +32,11 @@ async def test_the_bench_replica_relays_chat_without_a_tutor(
     bench_replica: Replica, sockets: Callable[..., SocketClient]
 ) -> None:
     assert "bench: tutor disabled" in bench_replica.log_text()
-    learner = await Api.guest(bench_replica.url, "Ann")
-    friend = await Api.guest(bench_replica.url, "Bea")
-    room = await learner.create_room()
-    ann = await sockets(bench_replica.url, learner.token).connect()
-    bea = await sockets(bench_replica.url, friend.token).connect()
-    assert (await ann.call("join", {"room_id": room["room_id"]}))["ok"]
-    invite = {"room_id": room["room_id"], "invite_token": room["invite_token"]}
-    assert (await bea.call("join", invite))["ok"]
+    room = await open_room(sockets, bench_replica.url, bench_replica.url)
+    assert room.friend is not None
 
-    ack = await ann.call(
-        "message", {"room_id": room["room_id"], "text": "hello", "client_id": "m-1"}
-    )
+    said = {"room_id": room.room_id, "text": "hello", "client_id": "m-1"}
+    ack = await room.learner.call("message", said)
 
     assert ack["ok"], ack
-    assert (await bea.next("message"))["text"] == "hello"
-    # No tutor: nothing answers, so the only message in the room is the learner's.
-    assert ann.pending("message") == 0
+    assert (await room.friend.next("message"))["text"] == "hello"
