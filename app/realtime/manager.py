@@ -21,10 +21,10 @@ event as JSON for the channel, decodes it on every replica and encodes the packe
 so its single listener got about one event through per event-loop turn; under load, delivery to
 other replicas fell seconds behind the acks (bench/realtime_relay.py). Here a room event is
 written to its recipients as the subscription reads it (app/realtime/subscriber.py), with no task
-switch: every socket is a ``LeanSocket`` (app/realtime/transport.py), whose ``send_nowait`` is
-synchronous and ordered. The library's own JSON messages (and room events in the previous
-release's format) go to python-socketio's listener task; while any waits there, later room events
-queue behind it so that they keep their order.
+switch: every socket is a ``LeanSocket`` (app/realtime/transport.py), whose
+``send_message_nowait`` is synchronous and ordered. The library's own JSON messages (and room
+events in the previous release's format) go to python-socketio's listener task; while any waits
+there, later room events queue behind it so that they keep their order.
 
 **Connections.** Publishing goes through the process's bounded command client (the stock
 manager built a fresh, unbounded client whenever a publish failed), and the subscriptions share
@@ -41,7 +41,6 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any, NamedTuple
 
-from engineio import packet as eio_packet
 from socketio import packet
 from socketio.async_pubsub_manager import AsyncPubSubManager
 
@@ -226,14 +225,11 @@ class RedisPubSubManager(AsyncPubSubManager):  # type: ignore[misc]
 
     def _send(self, eio_sids: list[str], encoded: str) -> None:
         """Write an encoded Socket.IO packet to these sockets of ours, now: each is a
-        ``LeanSocket``, whose ``send_nowait`` never suspends."""
-        if not eio_sids:
-            return
-        frame = eio_packet.Packet(eio_packet.MESSAGE, encoded)
+        ``LeanSocket``, whose ``send_message_nowait`` never suspends."""
         sockets = self.server.eio.sockets
         for eio_sid in eio_sids:
             if (sock := sockets.get(eio_sid)) is not None:  # None: it has just closed
-                sock.send_nowait(frame)
+                sock.send_message_nowait(encoded)
 
     # -- receiving -------------------------------------------------------------------------
 

@@ -9,7 +9,11 @@ costs a traceback.
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import inspect
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypedDict
 
 import socketio
@@ -33,6 +37,8 @@ MAX_PACKET_BYTES = MAX_SDP_BYTES + 16 * 1024
 # must not become a flood of log lines.
 REFUSAL_LOGS_PER_SECOND = 1.0
 REFUSAL_LOG_BURST = 10
+
+_is_coroutine_function = functools.cache(inspect.iscoroutinefunction)
 
 
 class Refusal(TypedDict):
@@ -120,6 +126,8 @@ class GuardedServer(socketio.AsyncServer):  # type: ignore[misc]
         self._metrics = metrics
         self._refusal_log = TokenBucket(REFUSAL_LOGS_PER_SECOND, REFUSAL_LOG_BURST)
         self.gate: TransportGate | None = None
+        self._event_tasks: set[asyncio.Task[None]] = set()
+        self.eio.on_message_nowait = self._take_event
 
     def _engineio_server_class(self) -> type[LeanEngine]:
         return LeanEngine
@@ -163,6 +171,47 @@ class GuardedServer(socketio.AsyncServer):  # type: ignore[misc]
             # Whatever python-socketio could not handle is the client's doing (our handlers
             # answer errors in acks): one line, not a traceback.
             await self.refuse(eio_sid, f"unhandled packet ({type(exc).__name__})")
+
+    def _take_event(self, eio_sid: str, data: str) -> bool:
+        """An event of the default namespace, started as its websocket frame arrives
+        (``LeanEngine.on_message_nowait``): what python-socketio's ``_handle_event`` does with
+        ``async_handlers`` (a task per event, its ack sent when the handler returns), without
+        the layers between the frame and the task. False leaves the message to the ordinary
+        path, which refuses what does not parse and runs what it does not know, in order."""
+        if data[:1] != "2" or data[1:2] == "/":  # not an EVENT, or another namespace
+            return False
+        try:
+            pkt = parse_packet(data)
+        except PacketRefused:
+            return False
+        sid = self.manager.sid_from_eio_sid(eio_sid, "/")
+        if sid is None or not self.manager.is_connected(sid, "/"):
+            return False
+        handler = self.handlers.get("/", {}).get(pkt.data[0])
+        if handler is None or not _is_coroutine_function(handler):
+            return False
+        task = asyncio.get_running_loop().create_task(
+            self._run_event(eio_sid, handler, sid, pkt.data[1:], pkt.id)
+        )
+        self._event_tasks.add(task)
+        task.add_done_callback(self._event_tasks.discard)
+        return True
+
+    async def _run_event(
+        self,
+        eio_sid: str,
+        handler: Callable[..., Awaitable[Any]],
+        sid: str,
+        args: list[Any],
+        ack_id: int | None,
+    ) -> None:
+        ret = await handler(sid, *args)
+        if ack_id is None:
+            return
+        data = [] if ret is None else list(ret) if isinstance(ret, tuple) else [ret]
+        if (sock := self.eio.sockets.get(eio_sid)) is not None:
+            # The ACK packet of the default namespace, as python-socketio encodes it.
+            sock.send_message_nowait(f"{packet.ACK}{ack_id}{codec.dumps(data)}")
 
     async def refuse(self, eio_sid: str, reason: str) -> None:
         self.note_refusal(reason, client_ip(self.environ.get(eio_sid, {})))

@@ -13,6 +13,12 @@ is full (uvicorn pauses writing) packets wait in a backlog that one flusher task
 order; a backlog past ``MAX_BACKLOG_BYTES`` means a client that stopped reading, and the
 connection is dropped rather than buffered without end. The polling transport, and the
 polling → websocket upgrade, keep engineio's queue (created only for them).
+
+Under uvicorn with our websocket protocol (``app/realtime/wsprotocol.py``) a socket also skips
+the ASGI queue both ways: text frames are written straight to the transport while it is not
+paused, and an event of the default namespace is handed to the Socket.IO server
+(``LeanEngine.on_message_nowait``) as its frame is parsed, when nothing received before it is
+still waiting for the connection's task; everything else goes through that task, in order.
 """
 
 from __future__ import annotations
@@ -27,6 +33,8 @@ from typing import Any
 import engineio
 from engineio import exceptions, packet
 from engineio.async_socket import AsyncSocket
+
+from app.realtime.wsprotocol import LeanWebSocketProtocol
 
 AsgiMessage = dict[str, Any]
 AsgiSend = Callable[[AsgiMessage], Coroutine[Any, Any, None]]
@@ -79,6 +87,9 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]
         self.session: dict[str, Any] = {}
         self._queue: asyncio.Queue[packet.Packet | None] | None = None
         self._send: AsgiSend | None = None  # the websocket's ASGI send, once it carries packets
+        # The same websocket's protocol, when it is ours: the direct data path both ways.
+        self._ws: LeanWebSocketProtocol | None = None
+        self._busy = False  # the connection's task is handling a message it received
         self._backlog: collections.deque[AsgiMessage] | None = None  # while writing is paused
         self._backlog_bytes = 0
         self._flusher: asyncio.Task[None] | None = None
@@ -104,12 +115,33 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]
             if self.upgraded:
                 return  # the websocket is gone; the receive loop is closing the session
             self.queue.put_nowait(pkt)
+            return
+        data = pkt.encode()
+        if isinstance(data, str):
+            self._write_text(data)
         else:
-            self._write(_frame(pkt))
+            self._write({"type": "websocket.send", "bytes": data})
+
+    def send_message_nowait(self, encoded: str) -> None:
+        """``send_nowait`` of an Engine.IO MESSAGE carrying ``encoded`` (a Socket.IO packet,
+        encoded), without building the packet object on the websocket."""
+        if self.closed:
+            return
+        if self._send is None:
+            if self.upgraded:
+                return
+            self.queue.put_nowait(packet.Packet(packet.MESSAGE, encoded))
+        else:
+            self._write_text("4" + encoded)
 
     async def send(self, pkt: packet.Packet) -> None:
         if await self.check_ping_timeout():
             self.send_nowait(pkt)
+
+    def _write_text(self, text: str) -> None:
+        if self._backlog is None and self._ws is not None and self._ws.write_text(text):
+            return
+        self._write({"type": "websocket.send", "text": text})
 
     def _write(self, message: AsgiMessage) -> None:
         if self._backlog is not None:
@@ -148,10 +180,12 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]
             self._flusher = None
             if self._ws_closed:  # the close went out: no need to drop the connection
                 self._send = None
+                self._ws = None
                 self._cancel_timer()
 
     def _lost(self) -> None:
         self._send = None
+        self._ws = None
         self._backlog = None
         self._backlog_bytes = 0
 
@@ -167,6 +201,7 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]
             self._timer = loop.call_later(self.server.ping_timeout, self._abort)
         else:
             self._send = None
+            self._ws = None
 
     def _abort(self) -> None:
         """Drop a connection whose peer does not read: the backlog goes, and so does the TCP
@@ -308,26 +343,55 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]
             self.connected = True
             self.upgraded = True
         self._send = send
+        ws = getattr(send, "__self__", None)
+        if isinstance(ws, LeanWebSocketProtocol):
+            self._ws = ws
         self._send_queued()
         self.server.logger.info("%s: Upgrade to websocket successful", self.sid)
+        if self._ws is not None:
+            self._ws.listener = self._take
         try:
             while self._send is not None:
                 data = await self._next(receive)
                 if data is None:
                     break
-                # A frame that is not an Engine.IO packet raises here: the app's ASGI wrapper
-                # counts and logs the refusal (after the close below).
-                pkt = packet.Packet(encoded_packet=data)
+                self._busy = True
                 try:
-                    await self.receive(pkt)
-                except exceptions.UnknownPacketError:
-                    pass
-                except exceptions.SocketIsClosedError:
-                    break
-                except Exception:
-                    self.server.logger.exception("Unknown receive error")
+                    # A frame that is not an Engine.IO packet raises here: the app's ASGI
+                    # wrapper counts and logs the refusal (after the close below).
+                    pkt = packet.Packet(encoded_packet=data)
+                    try:
+                        await self.receive(pkt)
+                    except exceptions.UnknownPacketError:
+                        pass
+                    except exceptions.SocketIsClosedError:
+                        break
+                    except Exception:
+                        self.server.logger.exception("Unknown receive error")
+                finally:
+                    self._busy = False
         finally:
+            if isinstance(ws, LeanWebSocketProtocol):
+                ws.listener = None
             await self.close(wait=False, abort=True, reason=self.server.reason.TRANSPORT_CLOSE)
+
+    def _take(self, text: str) -> bool:
+        """The websocket's listener: handles a received message now (True), or leaves it to
+        the connection's task (False) when anything received before it is still waiting there
+        (order), when it is not a message or pong, or when it is refused on that path."""
+        assert self._ws is not None
+        if self._busy or not self._ws.queue.empty() or self._send is None:
+            return False
+        if len(text) > self.server.max_http_buffer_size:
+            return False  # closed by the connection's task, with its log line
+        kind = text[:1]
+        if kind == "4":
+            take = self.server.on_message_nowait
+            return take is not None and bool(take(self.sid, text[1:]))
+        if text == "3":  # PONG
+            self.schedule_ping()
+            return True
+        return False
 
 
 class LeanEngine(engineio.AsyncServer):  # type: ignore[misc]
@@ -336,6 +400,10 @@ class LeanEngine(engineio.AsyncServer):  # type: ignore[misc]
     ``_handle_connect`` is engineio's own (4.x), with the socket class swapped: engineio has no
     hook for it.
     """
+
+    # Set by the Socket.IO server: takes the data of a MESSAGE as it arrives on a websocket
+    # (True), or leaves it to the socket's task, which hands it to the "message" handler.
+    on_message_nowait: Callable[[str, str], bool] | None = None
 
     async def _handle_connect(
         self, environ: dict[str, Any], transport: str, jsonp_index: int | None = None

@@ -8,14 +8,32 @@ scope's raw headers after the handshake, and gives every connection an ``asyncio
 handshake objects go once the connection is accepted, and the receive queue and the
 "writable" flag are small single-reader versions of the same interface (only the
 connection's ASGI task reads; only the transport's callbacks write).
+
+It also gives the Engine.IO socket on top (``app/realtime/transport.py``) a direct data path,
+past the ASGI queue, for what a busy connection does all day:
+
+- **receiving**: a ``listener`` may take each text message as it is parsed, in the transport's
+  callback. uvicorn otherwise queues it, pauses reading, wakes the connection's ASGI task and
+  resumes reading: two task switches and two epoll changes per message. What the listener does
+  not take is queued as before, so the ASGI task still sees it in order;
+- **sending**: ``write_text`` frames a text message and writes it to the transport at once (a
+  server's frames are unmasked: a header and the UTF-8 bytes), where uvicorn's ``send`` goes
+  through a coroutine, websockets' frame objects and a list of writes per message. Only while
+  nothing stands in the way: an open connection, a transport that is not paused, no extension
+  to apply (per-message deflate is off, ``app/cli.py``); otherwise the caller uses ``send``.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.protocol import State
+
+# A text frame's first byte: FIN and the TEXT opcode.
+_FIN_TEXT = 0x81
 
 
 class Inbox:
@@ -90,6 +108,41 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
         super().__init__(*args, **kwargs)
         self.queue = Inbox()  # type: ignore[assignment]
         self.writable = Flag()  # type: ignore[assignment]
+        # Takes a received text message (True) or leaves it to the ASGI queue (False).
+        self.listener: Callable[[str], bool] | None = None
+
+    def send_receive_event_to_app(self) -> None:
+        listener = self.listener
+        if (
+            listener is not None
+            and self.curr_msg_data_type == "text"
+            and len(self.frames) == 1
+            and not self.close_sent
+        ):
+            try:
+                text = self.frames[0].decode()
+            except UnicodeDecodeError:
+                pass  # uvicorn's path closes the connection (1007)
+            else:
+                if listener(text):
+                    self.frames = []
+                    return
+        super().send_receive_event_to_app()
+
+    def write_text(self, text: str) -> bool:
+        """Write a text message now, if nothing stands in the way (see the module docstring);
+        False means nothing was written and the caller uses ``send``."""
+        if (
+            self.close_sent
+            or self.disconnected
+            or not self.writable.is_set()
+            or self.conn.state is not State.OPEN
+            or self.conn.extensions
+            or self.conn.expect_continuation_frame
+        ):
+            return False
+        self.transport.write(text_frame(text))
+        return True
 
     def start_keepalive(self) -> None:
         # Called once, right after the handshake response went out: what only the handshake
@@ -101,3 +154,16 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
         self.response = None  # type: ignore[assignment]
         self.scope["headers"] = []
         super().start_keepalive()
+
+
+def text_frame(text: str) -> bytes:
+    """A whole, unmasked text frame (RFC 6455 5.2), as a server sends it."""
+    payload = text.encode()
+    size = len(payload)
+    if size < 126:
+        header = bytes((_FIN_TEXT, size))
+    elif size < 65536:
+        header = bytes((_FIN_TEXT, 126)) + size.to_bytes(2, "big")
+    else:
+        header = bytes((_FIN_TEXT, 127)) + size.to_bytes(8, "big")
+    return header + payload

@@ -1,6 +1,8 @@
 """The Engine.IO transport as a client lives it: many events to one client arrive in order and
 complete, a client that stops reading is dropped without holding up anyone else, a client
-that stops answering pings is closed, and long-polling (with its upgrade to websocket) works."""
+that stops answering pings is closed (and one that answers is not), packets sent together are
+handled in order, the largest events arrive whole, a browser offering per-message deflate gets
+plain frames, and long-polling (with its upgrade to websocket) works."""
 
 from __future__ import annotations
 
@@ -13,9 +15,11 @@ from typing import Any
 import pytest
 from websockets.client import ClientProtocol
 from websockets.exceptions import ConnectionClosed
+from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
 from websockets.frames import Frame, Opcode
 from websockets.uri import parse_uri
 
+from app.realtime.schemas import MAX_SDP_BYTES
 from tests.clients import Api, SocketClient
 from tests.conftest import BASE_ENV
 from tests.servers import Replica
@@ -40,21 +44,31 @@ class RawClient:
     """A Socket.IO client on a bare socket (websockets' sans-I/O protocol for the framing):
     it reads only when told to, and answers nothing by itself, not even the Engine.IO PING."""
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: socket.socket, *, deflate: bool = False) -> None:
         self.sock = sock
-        self.ws = ClientProtocol(parse_uri("ws://localhost/"), max_size=None)
+        # deflate: offer per-message compression, as browsers do.
+        extensions = [ClientPerMessageDeflateFactory()] if deflate else None
+        self.ws = ClientProtocol(parse_uri("ws://localhost/"), extensions=extensions, max_size=None)
         self.loop = asyncio.get_running_loop()
         self.frames: list[str] = []
 
     @classmethod
     async def open(
-        cls, replica: Replica, token: str | None, *, rcvbuf: int | None = None
+        cls,
+        replica: Replica,
+        token: str | None,
+        *,
+        rcvbuf: int | None = None,
+        deflate: bool = False,
+        connect: bool = True,
     ) -> RawClient:
+        """A websocket with the Engine.IO session open and (with ``connect``) the Socket.IO
+        connection made."""
         sock = socket.socket()
         if rcvbuf is not None:  # a small receive window: the server's writes back up sooner
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         sock.setblocking(False)
-        client = cls(sock)
+        client = cls(sock, deflate=deflate)
         await client.loop.sock_connect(sock, ("127.0.0.1", replica.port))
         request = client.ws.connect()
         request.path = "/socket.io/?EIO=4&transport=websocket"
@@ -62,16 +76,19 @@ class RawClient:
         client.ws.send_request(request)
         await client.flush()
         assert (await client.recv()).startswith("0{")  # OPEN
-        await client.send("40" + json.dumps({"token": token}))
-        reply = await client.recv()
-        assert reply.startswith("40{"), reply
+        if connect:
+            await client.send("40" + json.dumps({"token": token}))
+            reply = await client.recv()
+            assert reply.startswith("40{"), reply
         return client
 
     async def flush(self) -> None:
         await self.loop.sock_sendall(self.sock, b"".join(self.ws.data_to_send()))
 
-    async def send(self, text: str) -> None:
-        self.ws.send_text(text.encode())
+    async def send(self, *texts: str) -> None:
+        """Text frames, written to the socket together."""
+        for text in texts:
+            self.ws.send_text(text.encode())
         await self.flush()
 
     async def recv(self) -> str:
@@ -99,21 +116,37 @@ class RawClient:
             pass
         return json.loads(frame[len(f"43{n}") :])[0]
 
+    async def ack(self, n: int) -> Any:
+        """The next frame, which must be the ack of call ``n``."""
+        frame = await self.recv()
+        assert frame.startswith(f"43{n}"), frame
+        return json.loads(frame[len(f"43{n}") :])[0]
+
     def close(self) -> None:
         self.sock.close()
+
+
+async def two_in_a_room(
+    replica: Replica, sockets: Callable[..., SocketClient], **options: Any
+) -> tuple[str, SocketClient, SocketClient, str]:
+    """A room with its host and a guest joined, each on a Socket.IO client (``options``:
+    the client's); the room id and the guest's sid."""
+    host = await Api.guest(replica.url, "Host")
+    room = await host.create_room()
+    rid, invite = room["room_id"], room["invite_token"]
+    guest = await Api.guest(replica.url, "Guest")
+    a = await sockets(replica.url, host.token, **options).connect()
+    assert (await a.call("join", {"room_id": rid}))["ok"]
+    b = await sockets(replica.url, guest.token, **options).connect()
+    joined = await b.call("join", {"room_id": rid, "invite_token": invite})
+    assert joined["ok"], joined
+    return rid, a, b, joined["you"]["sid"]
 
 
 async def test_many_events_to_one_client_arrive_complete_and_in_order(
     replica: Replica, sockets: Callable[..., SocketClient]
 ) -> None:
-    host = await Api.guest(replica.url, "Host")
-    room = await host.create_room()
-    rid, invite = room["room_id"], room["invite_token"]
-    guest = await Api.guest(replica.url, "Guest")
-    reader = await sockets(replica.url, host.token).connect()
-    assert (await reader.call("join", {"room_id": rid}))["ok"]
-    writer = await sockets(replica.url, guest.token).connect()
-    assert (await writer.call("join", {"room_id": rid, "invite_token": invite}))["ok"]
+    rid, reader, writer, _ = await two_in_a_room(replica, sockets)
 
     # Acks are not awaited one by one: the events pile up on the server and go out together.
     count = 400
@@ -185,18 +218,73 @@ async def test_a_client_that_stops_answering_pings_is_closed(replica: Replica) -
     silent.close()
 
 
+async def test_a_client_that_answers_pings_stays_connected(replica: Replica) -> None:
+    host = await Api.guest(replica.url, "Awake")
+    client = await RawClient.open(replica, host.token)
+    # Three pings, each answered: longer than a ping interval and timeout together.
+    for _ in range(3):
+        assert await asyncio.wait_for(client.recv(), 10 * PING_SECONDS) == "2"
+        await client.send("3")
+    room = await host.create_room()
+    assert (await client.call(1, "join", {"room_id": room["room_id"]}))["ok"]
+    client.close()
+
+
+async def test_packets_sent_together_are_handled_in_order(replica: Replica) -> None:
+    host = await Api.guest(replica.url, "Eager")
+    room = await host.create_room()
+    rid = room["room_id"]
+    client = await RawClient.open(replica, host.token, connect=False)
+    # The connection and a join in one write: the join waits for the connection (which takes
+    # a round trip to Redis), as it would if it came later.
+    join = "421" + json.dumps(["join", {"room_id": rid}])
+    await client.send("40" + json.dumps({"token": host.token}), join)
+    assert (await client.recv()).startswith("40{")
+    assert (await client.ack(1))["ok"]
+    # Then messages in one write: every one is handled, in the room's order.
+    said = [
+        f"42{n}" + json.dumps(["message", {"room_id": rid, "text": f"m{n}", "client_id": f"c{n}"}])
+        for n in range(2, 12)
+    ]
+    await client.send(*said)
+    acks = {}
+    for _ in said:
+        frame = await client.recv()
+        n = int(frame[2 : frame.index("[")])
+        acks[n] = json.loads(frame[frame.index("[") :])[0]
+    assert all(ack["ok"] for ack in acks.values()), acks
+    seqs = [acks[n]["message"]["seq"] for n in range(2, 12)]
+    assert seqs == list(range(seqs[0], seqs[0] + len(said)))
+    client.close()
+
+
+async def test_the_largest_offer_arrives_whole(
+    replica: Replica, sockets: Callable[..., SocketClient]
+) -> None:
+    rid, a, b, b_sid = await two_in_a_room(replica, sockets)
+    # A frame over 64 KiB (the longest length encoding), with text that is not ASCII.
+    sdp = "v=0\r\ns=Café €\r\n" + "a" * (MAX_SDP_BYTES - 64)
+    offer = {"room_id": rid, "to": b_sid, "sdp": {"type": "offer", "sdp": sdp}}
+    assert (await a.call("offer", offer))["ok"]
+    assert (await b.next("offer"))["sdp"]["sdp"] == sdp
+
+
+async def test_a_browser_offering_deflate_gets_plain_frames(replica: Replica) -> None:
+    host = await Api.guest(replica.url, "Browser")
+    client = await RawClient.open(replica, host.token, deflate=True)
+    # Not negotiated: the frames are small JSON, not worth a zlib stream per connection.
+    assert client.ws.extensions == []
+    room = await host.create_room()
+    joined = await client.call(1, "join", {"room_id": room["room_id"]})
+    assert joined["ok"] and joined["you"]["display_name"] == "Browser"
+    client.close()
+
+
 @pytest.mark.parametrize("transports", [["polling"], ["polling", "websocket"]])
 async def test_polling_and_its_upgrade_to_websocket_work(
     replica: Replica, sockets: Callable[..., SocketClient], transports: list[str]
 ) -> None:
-    host = await Api.guest(replica.url, "Host")
-    room = await host.create_room()
-    rid, invite = room["room_id"], room["invite_token"]
-    guest = await Api.guest(replica.url, "Guest")
-    a = await sockets(replica.url, host.token, transports=transports).connect()
-    b = await sockets(replica.url, guest.token, transports=transports).connect()
-    assert (await a.call("join", {"room_id": rid}))["ok"]
-    assert (await b.call("join", {"room_id": rid, "invite_token": invite}))["ok"]
+    rid, a, b, _ = await two_in_a_room(replica, sockets, transports=transports)
     for i in range(20):
         said = {"room_id": rid, "text": f"m{i}", "client_id": f"c{i}"}
         assert (await b.call("message", said))["ok"]
