@@ -17,7 +17,7 @@ import socketio
 from prometheus_client import Counter
 from pydantic import BaseModel, ValidationError
 
-from app.models import Identity, Peer, Sender
+from app.models import Identity, Message, Peer, Sender
 from app.realtime import schemas
 from app.realtime.manager import RedisPubSubManager
 from app.realtime.server import GuardedServer, Refusal, client_ip
@@ -352,7 +352,7 @@ class RealtimeEvents:
             else None
         )
         try:
-            stored, _new = await self.s.messages.append(
+            out, _new = await self.s.messages.append_dumped(
                 p.room_id,
                 client.sender,
                 p.text,
@@ -368,10 +368,9 @@ class RealtimeEvents:
             raise EventError(
                 "conversation_full", "This conversation is too long; start a new room."
             ) from None
-        # Dumped once, for the ack and the event alike (a RoomMessage is the Message on the wire).
-        out = stored.model_dump(mode="json", exclude_none=True)
-        # Stored first, then broadcast to the others; a retried client_id is broadcast again
-        # (clients drop ids they have) in case the first broadcast was what failed.
+        # One JSON object for the ack and the event alike (a RoomMessage is the Message on the
+        # wire). Stored first, then broadcast to the others; a retried client_id is broadcast
+        # again (clients drop ids they have) in case the first broadcast was what failed.
         # With the script's broadcast, the other replicas have it: this one's clients remain.
         await self.events.send_dumped(
             RoomMessage,
@@ -382,6 +381,7 @@ class RealtimeEvents:
         )
         if self.s.tutor is not None and await self._for_tutor(p.room_id, p.text, p.to_tutor):
             # Stops the reply in flight (barge-in) and queues the answer to this one (once).
+            stored = Message.model_validate(out)
             await self.s.tutor.on_learner_message(p.room_id, stored, retried=not _new)
         return {"message": out}
 
