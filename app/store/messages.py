@@ -12,7 +12,7 @@ import functools
 import os
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import orjson
 
@@ -69,6 +69,15 @@ class Broadcast:
     tail: str
 
 
+class AppendOptions(TypedDict, total=False):
+    client_id: str | None
+    audio_keys: list[str] | None
+    reply_to: str | None
+    metadata: dict[str, str | bool | int | float] | None
+    member_sid: str | None
+    broadcast: Broadcast | None
+
+
 class ConversationClosed(Exception):
     """The room has ended (or expired): nothing more can be said in it."""
 
@@ -116,39 +125,11 @@ class MessageStore:
         self._append = ScriptBatcher(redis, _APPEND)
 
     async def append(
-        self,
-        room_id: str,
-        sender: Sender,
-        text: str,
-        *,
-        client_id: str | None = None,
-        audio_keys: list[str] | None = None,
-        reply_to: str | None = None,
-        metadata: dict[str, str | bool | int | float] | None = None,
-        member_sid: str | None = None,
-        broadcast: Broadcast | None = None,
+        self, room_id: str, sender: Sender, text: str, **options: Unpack[AppendOptions]
     ) -> tuple[Message, bool]:
         """Store a message; returns it and whether it is new (False for a retried client_id).
-
-        ``audio_keys`` are storage keys, kept in the message's ``audio_urls`` field and signed
-        into URLs when the message is read (``app/providers/storage/links.py``).
-
-        With ``member_sid``, the message is stored only if that socket is in the room as the
-        sender (checked in the same script: one round trip, and no leave can slip in between).
-        With ``broadcast``, a new message is also published by the script (a retried one is
-        not: the caller broadcasts it again if it wants to), as stored: so not with audio, whose
-        keys are signed into links only when read."""
-        stored, new = await self.append_dumped(
-            room_id,
-            sender,
-            text,
-            client_id=client_id,
-            audio_keys=audio_keys,
-            reply_to=reply_to,
-            metadata=metadata,
-            member_sid=member_sid,
-            broadcast=broadcast,
-        )
+        The options are ``append_dumped``'s."""
+        stored, new = await self.append_dumped(room_id, sender, text, **options)
         return Message.model_validate(stored), new
 
     async def append_dumped(
@@ -164,10 +145,18 @@ class MessageStore:
         member_sid: str | None = None,
         broadcast: Broadcast | None = None,
     ) -> tuple[dict[str, Any], bool]:
-        """``append``, returning the message as its JSON object (``Message`` dumped without
-        its empty fields): chat's hot path sends it as it is, in its ack and its event, and
-        builds no model. The fields come from the caller's validated input, in ``Message``'s
-        order."""
+        """Store a message; returns it as its JSON object (``Message`` dumped without its
+        empty fields: chat's hot path sends it as it is, in its ack and its event) and whether
+        it is new (False for a retried client_id).
+
+        ``audio_keys`` are storage keys, kept in the message's ``audio_urls`` field and signed
+        into URLs when the message is read (``app/providers/storage/links.py``).
+
+        With ``member_sid``, the message is stored only if that socket is in the room as the
+        sender (checked in the same script: one round trip, and no leave can slip in between).
+        With ``broadcast``, a new message is also published by the script (a retried one is
+        not: the caller broadcasts it again if it wants to), as stored: so not with audio, whose
+        keys are signed into links only when read."""
         if broadcast is not None and audio_keys:
             raise ValueError("a message with audio cannot be broadcast as stored")
         fields: dict[str, Any] = {
