@@ -16,16 +16,23 @@ past the ASGI queue, for what a busy connection does all day:
   callback. uvicorn otherwise queues it, pauses reading, wakes the connection's ASGI task and
   resumes reading: two task switches and two epoll changes per message. What the listener does
   not take is queued as before, so the ASGI task still sees it in order;
-- **sending**: ``write_text`` frames a text message and writes it to the transport at once (a
-  server's frames are unmasked: a header and the UTF-8 bytes), where uvicorn's ``send`` goes
-  through a coroutine, websockets' frame objects and a list of writes per message. Only while
-  nothing stands in the way: an open connection, a transport that is not paused, no extension
-  to apply (per-message deflate is off, ``app/cli.py``); otherwise the caller uses ``send``.
+- **sending**: ``write_text`` frames a text message (a server's frames are unmasked: a header
+  and the UTF-8 bytes), where uvicorn's ``send`` goes through a coroutine, websockets' frame
+  objects and a list of writes per message. Only while nothing stands in the way: an open
+  connection, a transport that is not paused, no extension to apply (per-message deflate is
+  off, ``app/cli.py``); otherwise the caller uses ``send``.
+
+  The frames a connection is sent during one turn of the event loop go out in one write, at the
+  start of the next turn (``Outbox``): an ack and the room events of the same turn cost one
+  system call, and wake the client once, instead of one each. Anything uvicorn writes itself
+  (its ``send``, a close or pong reply) writes what waits first, so the order on the wire is
+  the order of sending.
 """
 
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -100,6 +107,38 @@ class Flag:
         return True
 
 
+class Outbox:
+    """The connections of one event loop with frames waiting: written out by one callback at
+    the start of the loop's next turn."""
+
+    __slots__ = ("_loop", "_waiting")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._waiting: list[LeanWebSocketProtocol] = []
+
+    def add(self, protocol: LeanWebSocketProtocol) -> None:
+        if not self._waiting:
+            self._loop.call_soon(self._flush)
+        self._waiting.append(protocol)
+
+    def _flush(self) -> None:
+        waiting, self._waiting = self._waiting, []
+        for protocol in waiting:
+            protocol.flush()
+
+
+_outboxes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Outbox] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _outbox(loop: asyncio.AbstractEventLoop) -> Outbox:
+    if (outbox := _outboxes.get(loop)) is None:
+        outbox = _outboxes[loop] = Outbox(loop)
+    return outbox
+
+
 class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
     """uvicorn's ``websockets-sansio`` protocol with the lighter queue and flag, and nothing of
     the handshake kept past it."""
@@ -110,6 +149,8 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
         self.writable = Flag()  # type: ignore[assignment]
         # Takes a received text message (True) or leaves it to the ASGI queue (False).
         self.listener: Callable[[str], bool] | None = None
+        self._outbox = _outbox(self.loop)
+        self._out: list[bytes] | None = None  # frames written this turn, not yet sent
 
     def send_receive_event_to_app(self) -> None:
         listener = self.listener
@@ -130,8 +171,9 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
         super().send_receive_event_to_app()
 
     def write_text(self, text: str) -> bool:
-        """Write a text message now, if nothing stands in the way (see the module docstring);
-        False means nothing was written and the caller uses ``send``."""
+        """Write a text message, if nothing stands in the way (see the module docstring); it
+        goes out with the others of this turn. False means nothing was written and the caller
+        uses ``send``."""
         if (
             self.close_sent
             or self.disconnected
@@ -141,8 +183,41 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
             or self.conn.expect_continuation_frame
         ):
             return False
-        self.transport.write(text_frame(text))
+        if self._out is None:
+            self._out = [text_frame(text)]
+            self._outbox.add(self)
+        else:
+            self._out.append(text_frame(text))
         return True
+
+    def flush(self) -> None:
+        """Write the frames waiting (dropped if the connection is closing: a transport that
+        was aborted, or one uvicorn closed after the peer's close)."""
+        out, self._out = self._out, None
+        if out and not self.transport.is_closing():
+            self.transport.writelines(out)
+
+    # uvicorn's own writes: what waits goes first.
+
+    async def send(self, message: Any) -> None:
+        self.flush()
+        await super().send(message)
+
+    def handle_ping(self) -> None:
+        self.flush()
+        super().handle_ping()
+
+    def handle_close(self, event: Any) -> None:
+        self.flush()
+        super().handle_close(event)
+
+    def handle_parser_exception(self) -> None:
+        self.flush()
+        super().handle_parser_exception()
+
+    def shutdown(self) -> None:
+        self.flush()
+        super().shutdown()
 
     def start_keepalive(self) -> None:
         # Called once, right after the handshake response went out: what only the handshake
