@@ -69,6 +69,9 @@ class RedisPubSubManager(AsyncPubSubManager):  # type: ignore[misc]
         self._subscriber: Subscription | None = None
         # Set once the shared channel and every room channel wanted are subscribed (readiness).
         self.subscribed = asyncio.Event()
+        # How our own room events start: each comes back to us on the room's channel (we are
+        # subscribed for our clients there), and was delivered to them when it was emitted.
+        self._own = f"{EMIT_HEADER} {self.host_id} "
         # Told of every room event from another replica that this replica receives (the voice
         # sessions play the clips of replies that another replica runs).
         self.observers: list[Callable[[str, Any, str | None], None]] = []
@@ -236,6 +239,8 @@ class RedisPubSubManager(AsyncPubSubManager):  # type: ignore[misc]
     def _on_message(self, raw: str) -> None:
         """Every message on our subscriptions, as it is read: a room event is written to our
         sockets at once (no task switch per message), anything else goes to the listener task."""
+        if raw.startswith(self._own):
+            return  # ours, back: as _deliver would, without reading its header
         if not self._queued and (event := _room_event(raw)) is not None:
             self._deliver(event)
         else:
