@@ -14,8 +14,13 @@ Load: the relay bench's fixed phase (50 rooms x 2 clients, the two clients of a 
 replicas), at 1 msg/s per client (100 msg/s offered) so that 8 replicas stay below capacity on a
 2-core machine, after a short warm-up. The tutor is off (as in realtime_relay's holo rows).
 
+Each replica count is measured BENCH_SCALE_ROUNDS times (2), the counts in turn ascending then
+descending, and the figure is the mean: on a shared 2-core machine a run's figure moves by a
+fifth with the order the stacks start in, more than the replica count moves it.
+
 Environment: BENCH_ROOMS (50), BENCH_RATE (1), BENCH_PHASE_SECONDS (6), BENCH_SCALE_STACKS
-(holo,node,node-sharded), BENCH_SCALE_REPLICAS (2,4,8), BENCH_CLIENT_PROCS (2).
+(holo,node,node-sharded), BENCH_SCALE_REPLICAS (2,4,8), BENCH_SCALE_ROUNDS (2),
+BENCH_CLIENT_PROCS (2).
 """
 
 from __future__ import annotations
@@ -70,6 +75,7 @@ def main() -> None:
         k.strip() for k in os.environ.get("BENCH_SCALE_STACKS", "holo,node,node-sharded").split(",")
     ]
     counts = [int(n) for n in os.environ.get("BENCH_SCALE_REPLICAS", "2,4,8").split(",")]
+    rounds = int(os.environ.get("BENCH_SCALE_ROUNDS", "2"))
     log(
         f"scale_out: {rooms} rooms x 2 clients, {rate * 2 * rooms:.0f} msg/s offered, "
         f"{seconds:.0f}s, {', '.join(map(str, counts))} and 2+2 (bystanders) servers of: "
@@ -77,8 +83,12 @@ def main() -> None:
     )
     results: dict[str, dict[str, Any]] = {}
     for kind in kinds:
+        runs: dict[int, list[dict[str, Any]]] = {n: [] for n in counts}
+        for r in range(rounds):
+            for n in counts if r % 2 == 0 else counts[::-1]:
+                runs[n].append(run(kind, n, rooms, rate, seconds))
         for n in counts:
-            results[f"{kind}{n}"] = run(kind, n, rooms, rate, seconds)
+            results[f"{kind}{n}"] = _mean(runs[n])
         # 4 servers, clients on the first 2 only: what a replica with no client in the rooms
         # spends on the traffic of rooms that are not its own.
         results[f"{kind}2+2"] = run(kind, 4, rooms, rate, seconds, on=2)
@@ -137,6 +147,20 @@ def main() -> None:
             "table": text,
         },
     )
+
+
+def _mean(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The runs of one replica count as one: their counts summed, CPU per message over all of
+    them; each run's own figures kept under ``runs``."""
+    sent = sum(r["sent"] for r in runs)
+    delivered = sum(r["delivered"] for r in runs)
+    cpu_us = sum(r["server_cpu_us_per_msg"] * r["delivered"] for r in runs)
+    return {
+        "sent": sent,
+        "delivered": delivered,
+        "server_cpu_us_per_msg": cpu_us / delivered if delivered else float("nan"),
+        "runs": runs,
+    }
 
 
 if __name__ == "__main__":
