@@ -15,10 +15,11 @@ connection is dropped rather than buffered without end. The polling transport, a
 polling → websocket upgrade, keep engineio's queue (created only for them).
 
 Under uvicorn with our websocket protocol (``app/realtime/wsprotocol.py``) a socket also skips
-the ASGI queue both ways: text frames are written straight to the transport while it is not
-paused, and an event of the default namespace is handed to the Socket.IO server
-(``LeanEngine.on_message_nowait``) as its frame is parsed, when nothing received before it is
-still waiting for the connection's task; everything else goes through that task, in order.
+the ASGI queue both ways: text frames go straight to the transport (with the others of the
+same event-loop turn) while it is not paused, and an event of the default namespace is handed
+to the Socket.IO server (``LeanEngine.on_message_nowait``) as its frame is parsed, when
+nothing received before it is still waiting for the connection's task; everything else goes
+through that task, in order.
 """
 
 from __future__ import annotations
@@ -379,9 +380,9 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]
         """The websocket's listener: handles a received message now (True), or leaves it to
         the connection's task (False) when anything received before it is still waiting there
         (order), when it is not a message or pong, or when it is refused on that path."""
-        assert self._ws is not None
-        if self._busy or not self._ws.queue.empty() or self._send is None:
-            return False
+        ws = self._ws
+        if ws is None or self._busy or not ws.queue.empty() or self._send is None:
+            return False  # (no ws: the connection was lost; its task is ending the session)
         if len(text) > self.server.max_http_buffer_size:
             return False  # closed by the connection's task, with its log line
         kind = text[:1]
