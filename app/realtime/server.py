@@ -143,7 +143,9 @@ class GuardedServer(socketio.AsyncServer):  # type: ignore[misc]
 
     Overrides ``_handle_eio_message`` and the Engine.IO connect/disconnect handlers
     (python-socketio has no public hook before dispatch or at the transport level) and
-    dispatches only the four packet types the app uses.
+    dispatches only the four packet types the app uses. Events of the default namespace that
+    arrive on a websocket take a shorter way to their handler (``_take_event``), checked the
+    same way.
     """
 
     def __init__(self, *, metrics: Metrics, **kwargs: Any) -> None:
