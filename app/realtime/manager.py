@@ -240,7 +240,7 @@ class RedisPubSubManager(AsyncPubSubManager):  # type: ignore[misc]
         """Every message on our subscriptions, as it is read: a room event is written to our
         sockets at once (no task switch per message), anything else goes to the listener task."""
         if raw.startswith(self._own):
-            return  # ours, back: as _deliver would, without reading its header
+            return  # ours, back: delivered to our sockets when it was emitted
         if not self._queued and (event := _room_event(raw)) is not None:
             self._deliver(event)
         else:
@@ -248,8 +248,7 @@ class RedisPubSubManager(AsyncPubSubManager):  # type: ignore[misc]
             self._inbox.put_nowait(raw)
 
     def _deliver(self, event: RoomEvent) -> None:
-        if event.sender == self.host_id:
-            return  # ours were delivered locally when they were emitted
+        """A room event from another replica (``_on_message`` drops ours) to our sockets."""
         self._send(self._recipients(event.namespace, event.room, event.skip), event.packet)
         if self.observers and event.packet.startswith(OBSERVED):
             self._observe(event.packet, event.room)

@@ -140,8 +140,8 @@ def _outbox(loop: asyncio.AbstractEventLoop) -> Outbox:
 
 
 class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
-    """uvicorn's ``websockets-sansio`` protocol with the lighter queue and flag, and nothing of
-    the handshake kept past it."""
+    """uvicorn's ``websockets-sansio`` protocol with the lighter queue and flag, nothing of
+    the handshake kept past it, and the direct data path (the module docstring)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

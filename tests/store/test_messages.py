@@ -122,3 +122,18 @@ async def test_message_ids_are_random_uuids(redis: Redis) -> None:
     ids = [uuid.UUID(m.id) for m, _ in stored]
     assert all(i.version == 4 and i.variant == uuid.RFC_4122 for i in ids)
     assert [str(i) for i in ids] == [m.id for m, _ in stored] and len(set(ids)) == 20
+
+
+async def test_the_dumped_message_is_the_stored_message_as_read(redis: Redis) -> None:
+    # Chat sends append_dumped's object as it is; it must be what reading the message gives,
+    # field for field, new or retried (a field added to Message shows up here).
+    store = MessageStore(redis)
+    rid = await _room(redis)
+    plain, _ = await store.append_dumped(rid, ANN, "hello", client_id="c1")
+    extras, _ = await store.append_dumped(
+        rid, BEA, "reply", reply_to=plain["id"], metadata={"lang": "en", "n": 2}
+    )
+    retried, new = await store.append_dumped(rid, ANN, "hello", client_id="c1")
+    assert not new and retried == plain
+    listed = [m.model_dump(mode="json", exclude_none=True) for m in await store.list(rid)]
+    assert listed == [plain, extras]
