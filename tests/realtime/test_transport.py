@@ -258,6 +258,28 @@ async def test_packets_sent_together_are_handled_in_order(replica: Replica) -> N
     client.close()
 
 
+async def test_an_event_after_a_disconnect_in_the_same_write_is_not_handled(
+    replica: Replica,
+) -> None:
+    host = await Api.guest(replica.url, "Leaving")
+    room = await host.create_room()
+    rid = room["room_id"]
+    client = await RawClient.open(replica, host.token)
+    assert (await client.call(1, "join", {"room_id": rid}))["ok"]
+    # Leaving the namespace, then a message, in one write: the message comes after the leave
+    # (which the connection's task handles), so it is an event before connecting: refused.
+    said = "422" + json.dumps(["message", {"room_id": rid, "text": "late", "client_id": "c"}])
+    await client.send("41", said)
+    frames = []
+    with pytest.raises((ConnectionClosed, ConnectionError)):
+        while True:
+            frames.append(await asyncio.wait_for(client.recv(), 10))
+    assert not [f for f in frames if f.startswith("432")], frames
+    client.close()
+    listed = await host.request("GET", f"/api/rooms/{rid}/messages")
+    assert listed.status_code == 200 and listed.json()["messages"] == []
+
+
 async def test_the_largest_offer_arrives_whole(
     replica: Replica, sockets: Callable[..., SocketClient]
 ) -> None:
