@@ -254,18 +254,22 @@ class Subscriber:
     async def _watch(self, wire: _Wire, interval: float) -> Exception | None:
         """Waits for the connection to end; on an idle one, a PING every ``interval`` seconds,
         and the connection is dropped when nothing came back by the next check."""
-        pinged = False
+        # When the last PING went out. Whether anything was read since then is what counts: its
+        # reply comes a round trip after it, so "read within the last interval" would be false
+        # at the next check whenever the timer fires a round trip late (an idle connection was
+        # dropped every other interval).
+        pinged_at: float | None = None
         while True:
             done, _ = await asyncio.wait([wire.lost], timeout=interval)
             if done:
                 return wire.lost.result()
-            if time.monotonic() - wire.last_read < interval:
-                pinged = False
-            elif pinged:
-                return TimeoutError(f"no reply to PING within {interval:.0f}s")
-            else:
+            if pinged_at is not None and wire.last_read < pinged_at:
+                return TimeoutError(f"no reply to PING within {interval:g}s")
+            if time.monotonic() - wire.last_read >= interval:
+                pinged_at = time.monotonic()
                 self._command("PING")
-                pinged = True
+            else:
+                pinged_at = None
 
 
 def _batches(items: list[str], size: int) -> Iterable[list[str]]:

@@ -144,6 +144,36 @@ async def test_a_server_that_stops_answering_is_left_and_rejoined() -> None:
         server.cleanup()
 
 
+async def test_an_idle_connection_that_answers_its_pings_is_kept() -> None:
+    # A quiet replica (no traffic for a few health-check intervals) keeps its connection:
+    # dropping it would clear readiness and lose what is published while it resubscribes.
+    server = RedisServer().start()
+    inbox = Inbox()
+    client = aioredis.Redis(port=server.port, health_check_interval=0.2, decode_responses=True)
+    try:
+        async with running(client, inbox) as (subscriber, admin):
+            await subscriber.subscribe(ROOM)
+            first = await _connection_id(admin)
+
+            async def pinged_often() -> bool:
+                stats = await admin.info("commandstats")
+                return int(stats.get("cmdstat_ping", {}).get("calls", 0)) >= 6
+
+            await until(pinged_often, "the idle connection to be checked six times")
+            assert await _connection_id(admin) == first
+            assert subscriber.ready.is_set()
+            await admin.spublish(ROOM, "still here")
+            assert await inbox.wait_for(1) == ["still here"]
+    finally:
+        server.cleanup()
+
+
+async def _connection_id(admin: aioredis.Redis) -> int:
+    ids = [int(c["id"]) for c in await admin.client_list() if c.get("flags") == "P"]
+    assert len(ids) == 1
+    return ids[0]
+
+
 def resume(server: RedisServer) -> Callable[[], None]:
     def cont() -> None:
         if server.proc is not None:
