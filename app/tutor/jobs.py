@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from redis.exceptions import ResponseError
 
 from app.store import keys
+from app.store.consumers import StaleConsumers
 from app.store.redis import Redis
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,7 @@ class ReplyJobs:
         self._claim_ms = max(1, int(claim_timeout * 1000))
         self._stream = keys.tutor_jobs()
         self._move_turn = redis.register_script(_MOVE_TURN)
+        self._stale = StaleConsumers(redis)
 
     async def ensure_group(self) -> None:
         try:
@@ -169,6 +171,10 @@ class ReplyJobs:
         for job in jobs:
             log.info("took over the reply to %s in room %s", job.message_id, job.room_id)
         return jobs
+
+    async def prune_consumers(self) -> int:
+        """Remove the group's consumers of replicas gone for good (``app.store.consumers``)."""
+        return await self._stale.prune(self._stream, keys.TUTOR_GROUP, keep=self.consumer)
 
     async def keep(self, entry_ids: list[Any]) -> None:
         """Reset the idle time of jobs this replica is working on."""

@@ -31,6 +31,7 @@ from app.providers.errors import ProviderError
 from app.providers.llm import ChatMessage, TextDelta, UsageReport
 from app.providers.llm.base import estimate_tokens
 from app.store import keys
+from app.store.consumers import PRUNE_INTERVAL_SECONDS, StaleConsumers
 from app.store.redis import Redis
 from app.store.sessions import SessionStore
 from app.store.summaries import SummaryStore
@@ -161,6 +162,7 @@ class SummaryJobs:
         self._redis = redis
         self.consumer = consumer
         self._stream = keys.summary_jobs()
+        self._stale = StaleConsumers(redis)
 
     async def enqueue(self, session_id: str) -> None:
         await self._redis.xadd(
@@ -200,6 +202,10 @@ class SummaryJobs:
             count=10,
         )
         return await self._parse(answer[1])
+
+    async def prune_consumers(self) -> int:
+        """Remove the group's consumers of replicas gone for good (``app.store.consumers``)."""
+        return await self._stale.prune(self._stream, keys.SUMMARY_GROUP, keep=self.consumer)
 
     async def done(self, entry_id: str) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:
@@ -252,10 +258,15 @@ class Summarizer:
                 await self._handle(job)
 
     async def _reclaim(self) -> None:
+        pruned_at = time.monotonic()
         while True:
             await asyncio.sleep(keys.SUMMARY_CLAIM_TTL / 2)
             for job in await self.jobs.reclaim():
                 await self._handle(job)
+            if time.monotonic() - pruned_at >= PRUNE_INTERVAL_SECONDS:
+                pruned_at = time.monotonic()
+                if removed := await self.jobs.prune_consumers():
+                    log.info("removed %d summary consumers of replicas gone", removed)
 
     async def _handle(self, job: SummaryJob) -> None:
         if await self.summarize(job.session_id) is not None:
