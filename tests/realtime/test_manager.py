@@ -159,7 +159,12 @@ async def test_a_room_event_from_the_previous_release_is_still_delivered(
     # During a rolling upgrade, replicas of the previous release publish a room's events on the
     # shared channel, in their format: the new replicas still deliver them.
     _a, _b, rid, _ann, bea = await _pair(start_replica, redis_server, sockets)
-    said = {"id": "m-old", "seq": 1, "room_id": rid, "text": "from an old replica", "ts": 1.0}
+    await _said_by_previous_release(redis_server, rid, "from an old replica")
+    assert (await _said(bea))["text"] == "from an old replica"
+
+
+async def _said_by_previous_release(server: RedisServer, room_id: str, text: str) -> None:
+    said = {"id": f"m-{text}", "seq": 1, "room_id": room_id, "text": text, "ts": 1.0}
     said["sender"] = {"kind": "user", "user_id": "u-old", "display_name": "Old"}
     message = {
         "method": "emit",
@@ -167,12 +172,37 @@ async def test_a_room_event_from_the_previous_release_is_still_delivered(
         "data": [said],
         "binary": False,
         "namespace": "/",
-        "room": rid,
+        "room": room_id,
         "skip_sid": None,
         "callback": None,
         "host_id": "previous-release",
     }
-    body = f"holo-emit previous-release / {rid}\n{json.dumps(message)}"
-    async with aioredis.Redis(port=redis_server.port) as admin:
+    body = f"holo-emit previous-release / {room_id}\n{json.dumps(message)}"
+    async with aioredis.Redis(port=server.port) as admin:
         await admin.publish("holo:socketio", body)
-    assert (await _said(bea))["text"] == "from an old replica"
+
+
+async def test_two_people_on_one_replica_get_each_message_once_and_in_order(
+    redis_server: RedisServer, cluster: list[Replica], sockets: Callable[..., SocketClient]
+) -> None:
+    # The replica hands a message to its own clients at once, and drops the copy Redis delivers
+    # back to it on the room's channel: a second copy would show as a repeated line.
+    a = cluster[0]
+    learner, friend = await Api.guest(a.url, "Ann"), await Api.guest(a.url, "Bea")
+    room = await learner.create_room()
+    rid = room["room_id"]
+    ann = await sockets(a.url, learner.token).connect()
+    bea = await sockets(a.url, friend.token).connect()
+    assert (await ann.call("join", {"room_id": rid}))["ok"]
+    assert (await bea.call("join", {"room_id": rid, "invite_token": room["invite_token"]}))["ok"]
+    texts = ["one", "two", "three"]
+    for n, text in enumerate(texts):
+        ack = await ann.call("message", {"room_id": rid, "text": text, "client_id": f"o{n}"})
+        assert ack["ok"]
+    # Published after the three were (each ack comes after its publish), on the same
+    # subscription connection: any copy of them reaches the replica before this line does.
+    await _said_by_previous_release(redis_server, rid, "end")
+    heard: list[str] = []
+    while not heard or heard[-1] != "end":
+        heard.append((await _said(bea))["text"])
+    assert heard == [*texts, "end"]
