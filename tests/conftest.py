@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
 
 import pytest
 
@@ -17,6 +17,38 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     # Replica logs are appended to (a replica restarted in a test keeps one log); start each
     # run with none, so that a check for tracebacks reads only this run's.
     shutil.rmtree(LOG_DIR, ignore_errors=True)
+
+
+# How long each replica log was when a test began, so that a failed test's report can show what
+# the replicas logged during it (CI keeps only the report, not the logs).
+_LOG_SIZES = pytest.StashKey[dict[str, int]]()
+REPORTED_LOG_LINES = 60
+
+
+def _log_sizes() -> dict[str, int]:
+    return {log.name: log.stat().st_size for log in LOG_DIR.glob("*.log")}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    item.stash[_LOG_SIZES] = _log_sizes()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    if report.failed and report.when == "call":
+        before = item.stash.get(_LOG_SIZES, {})
+        for name, size in sorted(_log_sizes().items()):
+            if size > before.get(name, 0):
+                with (LOG_DIR / name).open("rb") as log:
+                    log.seek(before.get(name, 0))
+                    lines = log.read().decode(errors="replace").splitlines()
+                tail = "\n".join(lines[-REPORTED_LOG_LINES:])
+                report.sections.append((f"replica log {name}, during the test (tail)", tail))
+    return report
 
 
 # Test replicas: generous limits (every test client comes from 127.0.0.1), a fast heartbeat, and
