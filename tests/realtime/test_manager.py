@@ -36,6 +36,14 @@ async def _pair(
     tag = uuid.uuid4().hex[:6]
     a = start_replica(f"mgr-a-{tag}", server.url, **env)
     b = start_replica(f"mgr-b-{tag}", server.url, **env)
+    room_id, ann, bea = await _in_one_room(a, b, sockets)
+    return a, b, room_id, ann, bea
+
+
+async def _in_one_room(
+    a: Replica, b: Replica, sockets: Callable[..., SocketClient]
+) -> tuple[str, SocketClient, SocketClient]:
+    """Ann on ``a`` creates a room and Bea on ``b`` joins it (``a`` and ``b`` may be one)."""
     learner, friend = await Api.guest(a.url, "Ann"), await Api.guest(b.url, "Bea")
     room = await learner.create_room()
     ann = await sockets(a.url, learner.token).connect()
@@ -44,7 +52,7 @@ async def _pair(
     assert (
         await bea.call("join", {"room_id": room["room_id"], "invite_token": room["invite_token"]})
     )["ok"]
-    return a, b, room["room_id"], ann, bea
+    return room["room_id"], ann, bea
 
 
 async def test_a_burst_of_publishes_keeps_redis_connections_bounded(
@@ -187,14 +195,7 @@ async def test_two_people_on_one_replica_get_each_message_once_and_in_order(
 ) -> None:
     # The replica hands a message to its own clients at once, and drops the copy Redis delivers
     # back to it on the room's channel: a second copy would show as a repeated line.
-    a = cluster[0]
-    learner, friend = await Api.guest(a.url, "Ann"), await Api.guest(a.url, "Bea")
-    room = await learner.create_room()
-    rid = room["room_id"]
-    ann = await sockets(a.url, learner.token).connect()
-    bea = await sockets(a.url, friend.token).connect()
-    assert (await ann.call("join", {"room_id": rid}))["ok"]
-    assert (await bea.call("join", {"room_id": rid, "invite_token": room["invite_token"]}))["ok"]
+    rid, ann, bea = await _in_one_room(cluster[0], cluster[0], sockets)
     texts = ["one", "two", "three"]
     for n, text in enumerate(texts):
         ack = await ann.call("message", {"room_id": rid, "text": text, "client_id": f"o{n}"})

@@ -45,6 +45,12 @@ class Member:
     def room_id(self) -> str:
         return str(self.room["room_id"])
 
+    async def metric(self, sample: str) -> float:
+        """A sample of the replica's /metrics, by its name and labels (0 if not exported yet)."""
+        text = (await self.api.request("GET", "/metrics")).text
+        line = next((line for line in text.splitlines() if line.startswith(sample + " ")), None)
+        return float(line.split()[1]) if line else 0.0
+
 
 Join = Callable[..., Awaitable[Member]]
 

@@ -3,6 +3,7 @@ addressed to it (push-to-talk or the Ask toggle, or its name first)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,8 @@ from app.voice.addressing import for_tutor, names_companion
 from tests.servers import RedisServer, Replica
 from tests.voice.conftest import VOICE_ENV, Join, Member
 from tests.voice.peer import TutorCall, speech
+
+UTTERANCES_ENDED = "holo_stt_final_seconds_count"  # observed as each utterance's text is final
 
 
 @pytest.mark.parametrize(
@@ -93,8 +96,12 @@ async def test_spoken_between_two_people_the_tutor_answers_only_push_to_talk(
     try:
         for call in calls:
             await call.start()
+        heard = await a.metric(UTTERANCES_ENDED)
         calls[0].mic.say(question)  # to Bob, not to the tutor
-        await calls[0].mic_done()
+        # Ann presses push-to-talk once the tutor has heard that utterance end: pressed sooner,
+        # her next words could still belong to it (audio arriving late on a busy machine), and
+        # an utterance is addressed or not as a whole.
+        await _until_ended(a, heard)
         assert (await a.socket.call("tutor-ask", {"room_id": a.room_id, "active": True}))["ok"]
         said = calls[0].mic.say(question)
         stored = await b.socket.next("message", timeout=20)  # the first one never came
@@ -108,6 +115,16 @@ async def test_spoken_between_two_people_the_tutor_answers_only_push_to_talk(
     finally:
         for call in calls:
             await call.close()
+
+
+async def _until_ended(member: Member, before: float) -> None:
+    """Until the replica has ended (and recognized) an utterance more than ``before``."""
+
+    async def more() -> None:
+        while await member.metric(UTTERANCES_ENDED) <= before:
+            await asyncio.sleep(0.05)  # a metric: nothing to await
+
+    await asyncio.wait_for(more(), 20)
 
 
 async def _final_transcript(member: Member) -> dict[str, Any]:

@@ -156,28 +156,22 @@ async def test_leave_then_rejoin_and_one_peer_per_socket(
         assert (await first.offer())["ok"]
         # A second offer on the same socket replaces the first peer (it does not add one).
         assert (await second.offer())["ok"]
-        metrics = (await me.api.request("GET", "/metrics")).text
-        assert _sessions(metrics) == 1
+        assert await me.metric("holo_voice_sessions") == 1
         assert await me.socket.call("tutor-leave", {"room_id": me.room_id}) == {"ok": True}
-        assert _sessions((await me.api.request("GET", "/metrics")).text) == 0
+        assert await me.metric("holo_voice_sessions") == 0
         third = TutorCall(me.socket, me.room_id)
         await third.start()
-        assert _sessions((await me.api.request("GET", "/metrics")).text) == 1
+        assert await me.metric("holo_voice_sessions") == 1
         await third.close()
         # Leaving the room closes the peer too.
         fourth = TutorCall(me.socket, me.room_id)
         assert (await fourth.offer())["ok"]
         await me.socket.call("leave", {"room_id": me.room_id})
-        assert _sessions((await me.api.request("GET", "/metrics")).text) == 0
+        assert await me.metric("holo_voice_sessions") == 0
         await fourth.pc.close()
     finally:
         await first.pc.close()
         await second.pc.close()
-
-
-def _sessions(metrics: str) -> int:
-    line = next(line for line in metrics.splitlines() if line.startswith("holo_voice_sessions "))
-    return int(float(line.split()[1]))
 
 
 async def test_a_peer_that_sends_no_audio_is_closed_with_a_notice(
@@ -190,7 +184,7 @@ async def test_a_peer_that_sends_no_audio_is_closed_with_a_notice(
         call.mic.unplugged.set()  # HOLO_VOICE_IDLE_TIMEOUT_SECONDS is 5 on this replica
         notice = await me.socket.next("notice", timeout=20)
         assert notice["code"] == "voice_idle"
-        assert _sessions((await me.api.request("GET", "/metrics")).text) == 0
+        assert await me.metric("holo_voice_sessions") == 0
         assert (
             await me.socket.call("message", {"room_id": me.room_id, "text": "hi", "client_id": "t"})
         )["ok"]

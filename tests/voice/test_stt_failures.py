@@ -96,8 +96,7 @@ async def test_openai_compatible_failures_give_a_notice_and_the_call_goes_on(
         assert (await me.socket.next("tutor-state", timeout=10))["state"] == "thinking"
         await me.socket.next("ai-done", timeout=20)
         assert (await me.socket.next("tutor-state", timeout=20))["state"] == "listening"
-        metrics = (await me.api.request("GET", "/metrics")).text
-        seconds = _value(metrics, 'holo_stt_audio_seconds_total{provider="openai"}')
+        seconds = await me.metric('holo_stt_audio_seconds_total{provider="openai"}')
         assert seconds > 0.5  # three utterances of about a second each were sent
     finally:
         await call.close()
@@ -135,8 +134,3 @@ def _drain(member: Member, event: str) -> None:
     queue = member.socket.events[event]
     while not queue.empty():
         queue.get_nowait()
-
-
-def _value(metrics: str, name: str) -> float:
-    line = next(line for line in metrics.splitlines() if line.startswith(name + " "))
-    return float(line.split()[1])
