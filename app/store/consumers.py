@@ -10,9 +10,14 @@ is left until another replica has claimed them, since removing it would drop the
 
 from __future__ import annotations
 
+import logging
+import time
+
 from redis.exceptions import ResponseError
 
 from app.store.redis import Redis
+
+log = logging.getLogger(__name__)
 
 # A live replica reads its groups every few seconds; a consumer idle this long is gone (or
 # stalled: removing it loses nothing, its next read creates it again).
@@ -38,18 +43,33 @@ return removed
 
 
 class StaleConsumers:
-    def __init__(self, redis: Redis) -> None:
-        self._prune = redis.register_script(_PRUNE)
+    """The check for one group, as one replica (``keep``, its own consumer) runs it."""
 
-    async def prune(
-        self, stream: str, group: str, *, keep: str, idle_seconds: float | None = None
-    ) -> int:
-        """Removes ``group``'s consumers (other than ``keep``, the caller's) that hold no entry
-        and have been idle for ``idle_seconds`` (default ``STALE_CONSUMER_SECONDS``); returns
-        how many."""
+    def __init__(self, redis: Redis, stream: str, group: str, *, keep: str) -> None:
+        self._prune = redis.register_script(_PRUNE)
+        self._stream, self._group, self._keep = stream, group, keep
+        self._pruned_at: float | None = None
+
+    async def prune_when_due(self) -> int:
+        """``prune`` at the first call and then every ``PRUNE_INTERVAL_SECONDS`` (0 between):
+        the job loops call it on each of their ticks."""
+        now = time.monotonic()
+        if self._pruned_at is not None and now - self._pruned_at < PRUNE_INTERVAL_SECONDS:
+            return 0
+        self._pruned_at = now
+        removed = await self.prune()
+        if removed:
+            log.info("removed %d consumers of replicas gone from group %s", removed, self._group)
+        return removed
+
+    async def prune(self, idle_seconds: float | None = None) -> int:
+        """Removes the group's consumers (other than ours) that hold no entry and have been
+        idle for ``idle_seconds`` (default ``STALE_CONSUMER_SECONDS``); returns how many."""
         idle = STALE_CONSUMER_SECONDS if idle_seconds is None else idle_seconds
         try:
-            removed = await self._prune(keys=[stream], args=[group, int(idle * 1000), keep])
+            removed = await self._prune(
+                keys=[self._stream], args=[self._group, int(idle * 1000), self._keep]
+            )
         except ResponseError as exc:
             if "NOGROUP" in str(exc) or "no such key" in str(exc):
                 return 0  # nothing read yet (or Redis lost the stream): nothing to remove

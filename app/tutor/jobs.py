@@ -77,7 +77,7 @@ class ReplyJobs:
         self._claim_ms = max(1, int(claim_timeout * 1000))
         self._stream = keys.tutor_jobs()
         self._move_turn = redis.register_script(_MOVE_TURN)
-        self._stale = StaleConsumers(redis)
+        self._stale = StaleConsumers(redis, self._stream, keys.TUTOR_GROUP, keep=consumer)
 
     async def ensure_group(self) -> None:
         try:
@@ -173,8 +173,9 @@ class ReplyJobs:
         return jobs
 
     async def prune_consumers(self) -> int:
-        """Remove the group's consumers of replicas gone for good (``app.store.consumers``)."""
-        return await self._stale.prune(self._stream, keys.TUTOR_GROUP, keep=self.consumer)
+        """Remove the group's consumers of replicas gone for good, when due
+        (``app.store.consumers``)."""
+        return await self._stale.prune_when_due()
 
     async def keep(self, entry_ids: list[Any]) -> None:
         """Reset the idle time of jobs this replica is working on."""

@@ -11,14 +11,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from app.catalogue import Catalogue
 from app.models import Message
 from app.server_events import AiError, ServerEvents
-from app.store.consumers import PRUNE_INTERVAL_SECONDS
 from app.store.redis import UNAVAILABLE_ERRORS
 from app.store.rooms import RoomStore
 from app.tutor.jobs import BLOCK_MS, Control, Job, ReplyJobs
@@ -163,17 +161,13 @@ class Tutor:
             self._queued.clear()
 
     async def _reclaim(self) -> None:
-        pruned_at = time.monotonic()
         while True:
             await asyncio.sleep(self._claim_timeout / 2)
             free = self._max - len(self._running)
             if free > 0:
                 for job in await self._jobs.reclaim(free):
                     self._start(job)
-            if time.monotonic() - pruned_at >= PRUNE_INTERVAL_SECONDS:
-                pruned_at = time.monotonic()
-                if removed := await self._jobs.prune_consumers():
-                    log.info("removed %d tutor consumers of replicas gone", removed)
+            await self._jobs.prune_consumers()
 
     async def _keep_alive(self) -> None:
         while True:

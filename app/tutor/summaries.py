@@ -31,7 +31,7 @@ from app.providers.errors import ProviderError
 from app.providers.llm import ChatMessage, TextDelta, UsageReport
 from app.providers.llm.base import estimate_tokens
 from app.store import keys
-from app.store.consumers import PRUNE_INTERVAL_SECONDS, StaleConsumers
+from app.store.consumers import StaleConsumers
 from app.store.redis import Redis
 from app.store.sessions import SessionStore
 from app.store.summaries import SummaryStore
@@ -162,7 +162,7 @@ class SummaryJobs:
         self._redis = redis
         self.consumer = consumer
         self._stream = keys.summary_jobs()
-        self._stale = StaleConsumers(redis)
+        self._stale = StaleConsumers(redis, self._stream, keys.SUMMARY_GROUP, keep=consumer)
 
     async def enqueue(self, session_id: str) -> None:
         await self._redis.xadd(
@@ -204,8 +204,9 @@ class SummaryJobs:
         return await self._parse(answer[1])
 
     async def prune_consumers(self) -> int:
-        """Remove the group's consumers of replicas gone for good (``app.store.consumers``)."""
-        return await self._stale.prune(self._stream, keys.SUMMARY_GROUP, keep=self.consumer)
+        """Remove the group's consumers of replicas gone for good, when due
+        (``app.store.consumers``)."""
+        return await self._stale.prune_when_due()
 
     async def done(self, entry_id: str) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:
@@ -258,15 +259,11 @@ class Summarizer:
                 await self._handle(job)
 
     async def _reclaim(self) -> None:
-        pruned_at = time.monotonic()
         while True:
             await asyncio.sleep(keys.SUMMARY_CLAIM_TTL / 2)
             for job in await self.jobs.reclaim():
                 await self._handle(job)
-            if time.monotonic() - pruned_at >= PRUNE_INTERVAL_SECONDS:
-                pruned_at = time.monotonic()
-                if removed := await self.jobs.prune_consumers():
-                    log.info("removed %d summary consumers of replicas gone", removed)
+            await self.jobs.prune_consumers()
 
     async def _handle(self, job: SummaryJob) -> None:
         if await self.summarize(job.session_id) is not None:

@@ -29,13 +29,13 @@ async def test_consumers_with_nothing_pending_are_removed_and_entries_kept(redis
     await redis.xreadgroup(GROUP, "me", {STREAM: ">"}, count=1)
     await redis.xack(STREAM, GROUP, third)
 
-    stale = StaleConsumers(redis)
-    assert await stale.prune(STREAM, GROUP, keep="me", idle_seconds=0) == 1
+    stale = StaleConsumers(redis, STREAM, GROUP, keep="me")
+    assert await stale.prune(idle_seconds=0) == 1
     assert await _names(redis, STREAM, GROUP) == {"crashed", "me"}
     # The crashed consumer's job is still there to take over; once taken, it goes too.
     _, claimed, *_ = await redis.xautoclaim(STREAM, GROUP, "me", 0, "0-0")
     assert [fields for _, fields in claimed] == [{"job": "2"}]
-    assert await stale.prune(STREAM, GROUP, keep="me", idle_seconds=0) == 1
+    assert await stale.prune(idle_seconds=0) == 1
     assert await _names(redis, STREAM, GROUP) == {"me"}
 
 
@@ -44,14 +44,36 @@ async def test_a_consumer_that_read_lately_is_kept(redis: Redis) -> None:
     entry = await redis.xadd(STREAM, {"job": "1"})
     await redis.xreadgroup(GROUP, "live", {STREAM: ">"}, count=1)
     await redis.xack(STREAM, GROUP, entry)
-    assert await StaleConsumers(redis).prune(STREAM, GROUP, keep="me") == 0
+    assert await StaleConsumers(redis, STREAM, GROUP, keep="me").prune() == 0
     assert await _names(redis, STREAM, GROUP) == {"live"}
 
 
 async def test_a_stream_not_read_yet_has_nothing_to_remove(redis: Redis) -> None:
-    assert await StaleConsumers(redis).prune(STREAM, GROUP, keep="me", idle_seconds=0) == 0
+    stale = StaleConsumers(redis, STREAM, GROUP, keep="me")
+    assert await stale.prune(idle_seconds=0) == 0
     await redis.xadd(STREAM, {"job": "1"})  # a stream with no group yet
-    assert await StaleConsumers(redis).prune(STREAM, GROUP, keep="me", idle_seconds=0) == 0
+    assert await stale.prune(idle_seconds=0) == 0
+
+
+async def test_the_job_loops_prune_once_every_interval(
+    redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(consumers, "STALE_CONSUMER_SECONDS", 0)
+    await redis.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
+
+    async def finished_by(consumer: str) -> None:
+        entry = await redis.xadd(STREAM, {"job": consumer})
+        await redis.xreadgroup(GROUP, consumer, {STREAM: ">"}, count=1)
+        await redis.xack(STREAM, GROUP, entry)
+
+    stale = StaleConsumers(redis, STREAM, GROUP, keep="me")
+    await finished_by("gone")
+    assert await stale.prune_when_due() == 1  # the first tick
+    await finished_by("gone-too")
+    assert await stale.prune_when_due() == 0  # not due again yet
+    monkeypatch.setattr(consumers, "PRUNE_INTERVAL_SECONDS", 0)
+    assert await stale.prune_when_due() == 1
+    assert await _names(redis, STREAM, GROUP) == set()
 
 
 async def test_each_job_stream_prunes_its_own_group(
