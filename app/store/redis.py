@@ -134,6 +134,28 @@ async def get_many(redis: Redis, names: list[str]) -> list[Any]:
     return list(await redis.mget(names))
 
 
+def blocking_read_seconds(settings: Settings) -> float:
+    """How long a worker's blocking stream read (``XREAD``/``XREADGROUP ... BLOCK``) waits
+    before it asks again: what an idle replica's workers cost is one round trip per read per
+    this many seconds.
+
+    On a server, most of the command socket's timeout: a read still blocked when the timeout
+    runs out would be taken for a dead connection. On the embedded store one second, because
+    its blocking read ignores cancellation and shutdown waits for it."""
+    if settings.redis_url is None:
+        return 1.0
+    return settings.redis_socket_timeout * 0.8
+
+
+def raise_if_cancelled() -> None:
+    """Raise the cancellation a blocking read swallowed: the embedded store's blocking read,
+    cancelled as data arrives, returns normally, and a loop around it would go on after its
+    task was cancelled (``Task.cancelling`` still counts the request)."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 def _retry() -> Retry:
     # A few quick retries cover a failover or a restart blip; anything longer fails the request
     # fast (503) instead of hanging it.

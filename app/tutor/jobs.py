@@ -23,12 +23,10 @@ from redis.exceptions import ResponseError
 
 from app.store import keys
 from app.store.consumers import StaleConsumers
-from app.store.redis import Redis
+from app.store.redis import Redis, raise_if_cancelled
 
 log = logging.getLogger(__name__)
 
-
-BLOCK_MS = 1000
 
 # Moves a room's turn and posts the control entry that stops what no longer has it; with a
 # message id (a learner message) it also queues the job, unless that message is the turn
@@ -71,10 +69,13 @@ class Job(BaseModel):
 
 
 class ReplyJobs:
-    def __init__(self, redis: Redis, *, consumer: str, claim_timeout: float) -> None:
+    def __init__(
+        self, redis: Redis, *, consumer: str, claim_timeout: float, block_seconds: float = 1.0
+    ) -> None:
         self._redis = redis
         self.consumer = consumer
         self._claim_ms = max(1, int(claim_timeout * 1000))
+        self._block_ms = max(1, int(block_seconds * 1000))
         self._stream = keys.tutor_jobs()
         self._move_turn = redis.register_script(_MOVE_TURN)
         self._stale = StaleConsumers(redis, self._stream, keys.TUTOR_GROUP, keep=consumer)
@@ -106,11 +107,18 @@ class ReplyJobs:
     ) -> None:
         """The one blocking read a replica keeps open, until cancelled: each control entry is
         handed to ``on_control``; a new job calls ``on_queued`` (the job itself is claimed
-        through the group by ``read``)."""
+        through the group by ``read``).
+
+        ``on_queued`` is also called once as it starts, for what was queued before it (or
+        while a failed read was being restarted): it reads the job stream from its newest
+        entry at the time, so a job queued after that call is one it sees."""
         control_stream = keys.tutor_control()
-        last = {control_stream: "$", self._stream: "$"}
+        newest: Any = await self._redis.xrevrange(self._stream, count=1)
+        last = {control_stream: "$", self._stream: newest[0][0] if newest else "0-0"}
+        on_queued()
         while True:
-            answer: Any = await self._redis.xread(dict(last), block=BLOCK_MS)
+            answer: Any = await self._redis.xread(dict(last), block=self._block_ms)
+            raise_if_cancelled()
             for stream, entries in answer or []:
                 last[stream] = entries[-1][0]
                 if stream != control_stream:

@@ -19,7 +19,7 @@ from app.models import Message
 from app.server_events import AiError, ServerEvents
 from app.store.redis import UNAVAILABLE_ERRORS
 from app.store.rooms import RoomStore
-from app.tutor.jobs import BLOCK_MS, Control, Job, ReplyJobs
+from app.tutor.jobs import Control, Job, ReplyJobs
 from app.tutor.loops import forever
 from app.tutor.prompt import conversation_for
 from app.tutor.reply import Reply, ReplyDeps, reply_client_id
@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
 CONVERSATION_WINDOW = 200
 STOP_TIMEOUT_SECONDS = 2.0
+# ``_consume`` reads the job stream when ``_listen`` says a job was queued (or restarted), and
+# also after this long without a word: a safety net that costs an idle replica almost nothing.
+CONSUME_SAFETY_NET_SECONDS = 60.0
 
 
 @dataclass
@@ -153,11 +156,15 @@ class Tutor:
             while len(self._running) >= self._max:
                 self._freed.clear()
                 await self._freed.wait()
-            for job in await self._jobs.read(self._max - len(self._running)):
+            free = self._max - len(self._running)
+            jobs = await self._jobs.read(free)
+            for job in jobs:
                 self._start(job)
-            # Woken by ``_listen`` when a job is queued; a timeout as a safety net.
+            if len(jobs) == free:
+                continue  # as many as it could take: there may be more waiting
+            # Woken by ``_listen`` when a job is queued.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._queued.wait(), BLOCK_MS / 1000)
+                await asyncio.wait_for(self._queued.wait(), CONSUME_SAFETY_NET_SECONDS)
             self._queued.clear()
 
     async def _reclaim(self) -> None:

@@ -19,7 +19,7 @@ from app.providers.storage.local import LocalStorage
 from app.providers.tts.factory import build_tts
 from app.server_events import Emitter
 from app.store.messages import MessageStore
-from app.store.redis import Redis
+from app.store.redis import Redis, blocking_read_seconds
 from app.store.rooms import RoomStore
 from app.store.sessions import SessionStore
 from app.store.summaries import SummaryStore
@@ -94,7 +94,10 @@ async def open_tutor(
     tutor = Tutor(
         deps,
         jobs=ReplyJobs(
-            redis, consumer=consumer, claim_timeout=settings.tutor_claim_timeout_seconds
+            redis,
+            consumer=consumer,
+            claim_timeout=settings.tutor_claim_timeout_seconds,
+            block_seconds=blocking_read_seconds(settings),
         ),
         rooms=rooms,
         catalogue=catalogue,
@@ -105,7 +108,9 @@ async def open_tutor(
     if sessions is not None and summaries is not None:
         summarizer = Summarizer(
             deps,
-            jobs=SummaryJobs(redis, consumer=consumer),
+            jobs=SummaryJobs(
+                redis, consumer=consumer, block_seconds=blocking_read_seconds(settings)
+            ),
             sessions=sessions,
             summaries=summaries,
             max_tokens=settings.summary_max_tokens,

@@ -32,7 +32,7 @@ from app.providers.llm import ChatMessage, TextDelta, UsageReport
 from app.providers.llm.base import estimate_tokens
 from app.store import keys
 from app.store.consumers import StaleConsumers
-from app.store.redis import Redis
+from app.store.redis import Redis, raise_if_cancelled
 from app.store.sessions import SessionStore
 from app.store.summaries import SummaryStore
 from app.tutor.loops import forever
@@ -43,7 +43,6 @@ log = logging.getLogger(__name__)
 MAX_TOPICS = 5
 MAX_TOPIC_CHARS = 60
 MAX_SENTENCE_CHARS = 240
-BLOCK_MS = 2000
 
 SUMMARY_PROMPT = """You write session summaries for a tutoring app. The learner and their tutor \
 read them, and the tutor uses them to continue next time.
@@ -158,9 +157,10 @@ def transcript_prompt(transcript: Sequence[Message], budget_tokens: int) -> list
 class SummaryJobs:
     """The summary stream and its consumer group (see ``app.tutor.jobs`` for the reply jobs)."""
 
-    def __init__(self, redis: Redis, *, consumer: str) -> None:
+    def __init__(self, redis: Redis, *, consumer: str, block_seconds: float = 1.0) -> None:
         self._redis = redis
         self.consumer = consumer
+        self._block_ms = max(1, int(block_seconds * 1000))
         self._stream = keys.summary_jobs()
         self._stale = StaleConsumers(redis, self._stream, keys.SUMMARY_GROUP, keep=consumer)
 
@@ -179,11 +179,17 @@ class SummaryJobs:
             if "BUSYGROUP" not in str(exc):
                 raise
 
-    async def read(self, *, block_ms: int) -> list[SummaryJob]:
+    async def read(self) -> list[SummaryJob]:
+        """The next new job, waiting for one up to the blocking read's time."""
         try:
             answer: Any = await self._redis.xreadgroup(
-                keys.SUMMARY_GROUP, self.consumer, {self._stream: ">"}, count=1, block=block_ms
+                keys.SUMMARY_GROUP,
+                self.consumer,
+                {self._stream: ">"},
+                count=1,
+                block=self._block_ms,
             )
+            raise_if_cancelled()
         except ResponseError as exc:
             if "NOGROUP" not in str(exc):
                 raise
@@ -255,7 +261,7 @@ class Summarizer:
     async def _consume(self) -> None:
         await self.jobs.ensure_group()
         while True:
-            for job in await self.jobs.read(block_ms=BLOCK_MS):
+            for job in await self.jobs.read():
                 await self._handle(job)
 
     async def _reclaim(self) -> None:

@@ -88,7 +88,7 @@ async def test_each_job_stream_prunes_its_own_group(
     await redis.xadd(keys.tutor_jobs(), {"room_id": "r1", "message_id": "m1", "received_at": "1.0"})
     await old_summaries.enqueue("s1")
     await old_replies.done((await old_replies.read(1))[0].entry_id)
-    await old_summaries.done((await old_summaries.read(block_ms=1))[0].entry_id)
+    await old_summaries.done((await old_summaries.read())[0].entry_id)
 
     replies = ReplyJobs(redis, consumer="replica-now", claim_timeout=10)
     summaries = SummaryJobs(redis, consumer="replica-now")
