@@ -7,16 +7,20 @@ subscribe to. Measured beside Node's socket.io with @socket.io/redis-adapter (``
 channel, every subscriber receives every message) and with its sharded adapter in dynamic mode
 (``node-sharded``: a channel per room, like ours).
 
-A last run per stack puts the same clients on 2 of 4 servers: the 2 servers without clients
-("bystanders") show directly what other rooms' traffic costs a replica per message.
+Another run per round puts the same clients on 2 of the largest count of servers (8): the
+servers without clients ("bystanders") show directly what other rooms' traffic costs a replica
+per message, and its total against 2 replicas what the replicas' number itself costs (their
+idle loops, the channel) apart from spreading the same clients over more processes, each then
+woken less often.
 
 Load: the relay bench's fixed phase (50 rooms x 2 clients, the two clients of a room on different
 replicas), at 1 msg/s per client (100 msg/s offered) so that 8 replicas stay below capacity on a
 2-core machine, after a short warm-up. The tutor is off (as in realtime_relay's holo rows).
 
-Each replica count is measured BENCH_SCALE_ROUNDS times (2), the counts in turn ascending then
-descending, and the figure is the mean: on a shared 2-core machine a run's figure moves by a
-fifth with the order the stacks start in, more than the replica count moves it.
+Each replica count (and the run with the clients on 2) is measured BENCH_SCALE_ROUNDS times
+(2), the counts in turn ascending then descending, and the figure is the mean: on a shared
+2-core machine a run's figure moves by a fifth with the order the stacks start in, more than
+the replica count moves it.
 
 Environment: BENCH_ROOMS (50), BENCH_RATE (1), BENCH_PHASE_SECONDS (6), BENCH_SCALE_STACKS
 (holo,node,node-sharded), BENCH_SCALE_REPLICAS (2,4,8), BENCH_SCALE_ROUNDS (2),
@@ -76,30 +80,37 @@ def main() -> None:
     ]
     counts = [int(n) for n in os.environ.get("BENCH_SCALE_REPLICAS", "2,4,8").split(",")]
     rounds = int(os.environ.get("BENCH_SCALE_ROUNDS", "2"))
+    lo, hi = min(counts), max(counts)
+    on = f"2+{hi - 2}"  # the clients on 2 servers, none on the others
     log(
         f"scale_out: {rooms} rooms x 2 clients, {rate * 2 * rooms:.0f} msg/s offered, "
-        f"{seconds:.0f}s, {', '.join(map(str, counts))} and 2+2 (bystanders) servers of: "
-        f"{', '.join(kinds)}"
+        f"{seconds:.0f}s, {', '.join(map(str, counts))} and {on} (bystanders) servers of: "
+        f"{', '.join(kinds)}, {rounds} rounds"
     )
     results: dict[str, dict[str, Any]] = {}
     for kind in kinds:
-        runs: dict[int, list[dict[str, Any]]] = {n: [] for n in counts}
+        order = [*map(str, counts), on]
+        runs: dict[str, list[dict[str, Any]]] = {n: [] for n in order}
         for r in range(rounds):
-            for n in counts if r % 2 == 0 else counts[::-1]:
-                runs[n].append(run(kind, n, rooms, rate, seconds))
-        for n in counts:
-            results[f"{kind}{n}"] = _mean(runs[n])
-        # 4 servers, clients on the first 2 only: what a replica with no client in the rooms
-        # spends on the traffic of rooms that are not its own.
-        results[f"{kind}2+2"] = run(kind, 4, rooms, rate, seconds, on=2)
-    lo, hi = min(counts), max(counts)
+            for n in order if r % 2 == 0 else order[::-1]:
+                runs[n].append(
+                    run(kind, hi, rooms, rate, seconds, on=2)
+                    if n == on
+                    else run(kind, int(n), rooms, rate, seconds)
+                )
+        for n, measured in runs.items():
+            results[f"{kind}{n}"] = _mean(measured)
     rows = []
     for kind in kinds:
-        by = results[f"{kind}2+2"]
+        by = results[f"{kind}{on}"]
         per_msg = [results[f"{kind}{n}"]["server_cpu_us_per_msg"] for n in counts]
+        # What a replica with no client in the rooms spends on the traffic of rooms that are
+        # not its own, against each of the two that hold the clients.
         delivered = max(by["delivered"], 1)
-        active = sum(by["per_replica_cpu_s"][:2]) / 2 / delivered * 1e6
-        bystander = sum(by["per_replica_cpu_s"][2:]) / 2 / delivered * 1e6
+        per_run = [r["per_replica_cpu_s"] for r in by["runs"]]
+        per_replica = [sum(cpu) for cpu in zip(*per_run, strict=True)]
+        active = sum(per_replica[:2]) / 2 / delivered * 1e6
+        bystander = sum(per_replica[2:]) / (hi - 2) / delivered * 1e6
         by["active_cpu_us_per_msg"] = active
         by["bystander_cpu_us_per_msg"] = bystander
         rows.append(
@@ -107,6 +118,7 @@ def main() -> None:
                 kind,
                 *per_msg,
                 per_msg[-1] / per_msg[0],
+                by["server_cpu_us_per_msg"] / per_msg[0],
                 active,
                 bystander,
                 bystander / active,
@@ -123,6 +135,7 @@ def main() -> None:
                     "stack",
                     *(f"{n} repl us/msg" for n in counts),
                     f"{hi}/{lo}",
+                    f"{hi} (clients on 2)/{lo}",
                     "active us/msg",
                     "bystander us/msg",
                     "bystander/active",
@@ -132,8 +145,10 @@ def main() -> None:
             ),
             "us/msg: CPU of all server processes per delivered message at the same offered load "
             f"({rate * 2 * rooms:.0f} msg/s); {hi}/{lo}: how the total grows with the replica "
-            "count; active / bystander: CPU per message of each of the 2 replicas that hold the "
-            "clients and of each of the 2 that hold none (4 servers, clients on 2 of them).",
+            f"count; {hi} (clients on 2)/{lo}: the same with the clients on 2 of the {hi} "
+            "servers (what the replicas' number costs, apart from spreading the clients); "
+            "active / bystander: CPU per message of each of the 2 servers that hold the "
+            f"clients and of each of the {hi - 2} that hold none in that run.",
         ]
     )
     print()
