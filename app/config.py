@@ -62,7 +62,8 @@ class Settings(BaseSettings):
     replica_id: str = ""
 
     redis_url: str | None = None
-    # Commands wait at most this long on a dead Redis, so a request fails fast with 503.
+    # Commands wait at most this long on a dead Redis, so a request fails fast with 503. The
+    # workers' blocking stream reads wait 80% of it (app/store/redis.py blocking_read_seconds).
     redis_socket_timeout: float = Field(default=5.0, gt=0)
     redis_max_connections: int = Field(default=6, ge=4, le=10_000)
 
