@@ -20,6 +20,7 @@ from typing import Any
 from bench._harness import Stack, log, machine, start_stack, table, write_results
 
 SETTLE_SECONDS = 5.0
+STACKS = ("holo", "holo-no-tutor", "node", "node-sharded")
 
 
 def redis_calls(stack: Stack) -> int:
@@ -65,6 +66,10 @@ def run(name: str, replicas: int, seconds: float) -> dict[str, Any]:
 def main() -> None:
     stacks = os.environ.get("BENCH_IDLE_STACKS", "holo,holo-no-tutor,node,node-sharded")
     names = [s.strip() for s in stacks.split(",")]
+    if unknown := [n for n in names if n not in STACKS]:
+        raise SystemExit(
+            f"BENCH_IDLE_STACKS: unknown {', '.join(unknown)} (have: {', '.join(STACKS)})"
+        )
     replicas = int(os.environ.get("BENCH_IDLE_REPLICAS", "2"))
     seconds = float(os.environ.get("BENCH_IDLE_SECONDS", "30"))
     log(f"idle_cpu: {replicas} idle servers of each of {', '.join(names)}, {seconds:.0f}s")
