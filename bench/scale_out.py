@@ -23,8 +23,8 @@ Each replica count (and the run with the clients on 2) is measured BENCH_SCALE_R
 the replica count moves it.
 
 Environment: BENCH_ROOMS (50), BENCH_RATE (1), BENCH_PHASE_SECONDS (6), BENCH_SCALE_STACKS
-(holo,node,node-sharded), BENCH_SCALE_REPLICAS (2,4,8), BENCH_SCALE_ROUNDS (2),
-BENCH_CLIENT_PROCS (2).
+(holo,node,node-sharded; also holo-tutor: with the AI tutor on), BENCH_SCALE_REPLICAS (2,4,8),
+BENCH_SCALE_ROUNDS (2), BENCH_CLIENT_PROCS (2).
 """
 
 from __future__ import annotations
@@ -43,7 +43,12 @@ def run(
 ) -> dict[str, Any]:
     tag = f"{kind}{replicas}" + (f" (clients on {on})" if on else "")
     log(f"[{tag}] starting {replicas} {kind} servers on one redis-server")
-    stack = start_stack(kind, replicas, prefix="scale-")
+    # holo-tutor: holo as shipped, every learner message also queuing a reply from the
+    # (offline) AI tutor, whose control stream every replica reads.
+    holo = kind.startswith("holo")
+    stack = start_stack(
+        "holo" if holo else kind, replicas, tutor=kind == "holo-tutor", prefix="scale-"
+    )
     load = None
     try:
         specs = asyncio.run(make_rooms(stack, rooms, on))
