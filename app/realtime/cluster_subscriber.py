@@ -12,9 +12,12 @@ replica is ready when all of them are.
 Each node subscriber reconnects by itself (``Subscriber.run``). Every ``RECHECK_SECONDS`` the
 slot map is read again, and a channel whose slot moved to another node (a failover promotes a
 replica at another address, a resharding moves slots) is subscribed there and dropped where it
-was; a node that owns nothing wanted any more is let go. Until then (at most that long) the
-moved rooms' events do not reach this replica: a resharding or a failover is an operator's
-event, and docs/architecture.md says so.
+was; a node that owns nothing wanted any more is let go. A resharding is noticed at once: the
+node that gives a slot away unsubscribes its channels' subscribers (``SUNSUBSCRIBE``, naming no
+new owner), and the map is read again then, and again after a short pause while the channel
+still shows at its old node (the other nodes learn of the move a moment later). Until the
+channel is subscribed at its new node its events do not reach this replica: after a resharding
+a moment, after a failover up to ``RECHECK_SECONDS``; docs/architecture.md says so.
 """
 
 from __future__ import annotations
@@ -31,6 +34,9 @@ from app.store.redis import ClusterRedis
 log = logging.getLogger(__name__)
 
 RECHECK_SECONDS = 5.0
+# After a channel was moved away, the map is read again after this pause, doubling up to
+# RECHECK_SECONDS, until it shows the channel elsewhere.
+MOVED_RECHECK_SECONDS = 0.05
 
 
 class _Flag(asyncio.Event):
@@ -68,18 +74,29 @@ class ClusterSubscription:
         self._owner: dict[str, str] = {}  # wanted room channel -> the node it is subscribed on
         self._home: str | None = None
         self._pending: set[asyncio.Task[None]] = set()  # re-subscriptions after a move
+        # Channels a node unsubscribed us from, with the node, until the map shows them moved.
+        self._moved: dict[str, str] = {}
+        self._moved_seen = asyncio.Event()
 
     async def run(self) -> None:
         try:
             await self._start()
+            pause = RECHECK_SECONDS
             while True:
-                await asyncio.sleep(RECHECK_SECONDS)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._moved_seen.wait(), pause)
+                if self._moved_seen.is_set():
+                    self._moved_seen.clear()
+                    pause = MOVED_RECHECK_SECONDS
                 try:
                     await self._recheck()
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:  # the cluster unreachable now: try again later
                     log.warning("pub/sub: could not check the cluster's slots: %s", exc)
+                pause = min(pause * 2, RECHECK_SECONDS) if self._moved else RECHECK_SECONDS
+                if pause == RECHECK_SECONDS:
+                    self._moved.clear()  # not moved after all (or the periodic check will see)
         finally:
             for task in self._pending:
                 task.cancel()
@@ -134,6 +151,7 @@ class ClusterSubscription:
             now = self._node_of(channel)
             if now == name:
                 continue
+            self._moved.pop(channel, None)
             log.info("pub/sub: %s moved to %s", channel, now)
             if name in self._nodes:
                 self._nodes[name][0].unsubscribe(channel)
@@ -157,12 +175,19 @@ class ClusterSubscription:
                 shared,
                 self._on_message,
                 confirm_timeout=self._confirm_timeout,
+                on_moved=lambda channel: self._moved_away(channel, name),
             )
             sub.ready = _Flag(self._update_ready)
             task = asyncio.create_task(sub.run(), name=f"pubsub:{name}")
             self._nodes[name] = (sub, task)
             self._update_ready()
         return self._nodes[name][0]
+
+    def _moved_away(self, channel: str, node: str) -> None:
+        """Node ``node`` unsubscribed us from ``channel``: its slot is moving elsewhere."""
+        if self._owner.get(channel) == node:
+            self._moved[channel] = node
+            self._moved_seen.set()
 
     def _replace(self, name: str) -> None:
         """A new subscriber on node ``name`` (it became, or stopped being, the home node), with

@@ -97,11 +97,15 @@ class Subscriber:
         on_message: Callable[[str], None],
         *,
         confirm_timeout: float,
+        on_moved: Callable[[str], None] | None = None,
     ) -> None:
         self._redis = redis
         self._channel = channel
         self._on_message = on_message
         self._confirm_timeout = confirm_timeout
+        # Told of a wanted room channel Redis unsubscribed us from by itself: on a cluster, its
+        # slot moved to another node (which the cluster subscription then looks up).
+        self._on_moved = on_moved
         # Set once the shared channel and every room channel wanted are subscribed (readiness).
         self.ready = asyncio.Event()
         self._transport: asyncio.Transport | None = None
@@ -112,6 +116,9 @@ class Subscriber:
         self._sent: dict[str, int] = {}
         self._confirmed: dict[str, int] = {}
         self._waiters: dict[str, list[tuple[int, asyncio.Future[None]]]] = {}
+        # SUNSUBSCRIBEs sent per channel on this connection and not answered yet: a reply
+        # beyond them is Redis's own.
+        self._leaving: dict[str, int] = {}
 
     # -- subscriptions ---------------------------------------------------------------------
 
@@ -140,6 +147,7 @@ class Subscriber:
             return
         self._wanted.discard(channel)
         if self._transport is not None:  # a new connection subscribes to wanted channels only
+            self._leaving[channel] = self._leaving.get(channel, 0) + 1
             self._command("SUNSUBSCRIBE", channel)
 
     def _command(self, *args: str) -> None:
@@ -149,7 +157,7 @@ class Subscriber:
     def _subscribe_all(self) -> None:
         """A fresh connection: every wanted room channel, then the shared one (its confirmation
         comes last, so every room subscription is confirmed when it arrives)."""
-        self._sent, self._confirmed = {}, {}
+        self._sent, self._confirmed, self._leaving = {}, {}, {}
         for channel, waiting in self._waiters.items():
             self._waiters[channel] = [(1, future) for _, future in waiting]
         for batch in _batches(sorted(self._wanted), SUBSCRIBE_BATCH):
@@ -176,6 +184,13 @@ class Subscriber:
             del self._waiters[channel]
 
     def _on_left(self, channel: str) -> None:
+        leaving = self._leaving.get(channel, 0)
+        if leaving > 1:
+            self._leaving[channel] = leaving - 1
+        elif leaving == 1:
+            del self._leaving[channel]
+        elif channel in self._wanted and self._on_moved is not None:
+            self._on_moved(channel)  # not ours: Redis moved it away
         # Forget a channel left for good (not joined again since, every SSUBSCRIBE answered):
         # a long-lived connection sees thousands of rooms come and go.
         if channel not in self._wanted and self._confirmed.get(channel, 0) >= self._sent.get(

@@ -40,10 +40,10 @@ class Inbox:
 
 @asynccontextmanager
 async def running(
-    client: Any, inbox: Callable[[str], None]
+    client: Any, inbox: Callable[[str], None], on_moved: Callable[[str], None] | None = None
 ) -> AsyncIterator[tuple[Subscriber, aioredis.Redis]]:
     """A ready subscriber on ``client``, and a plain client of the same server."""
-    subscriber = Subscriber(client, SHARED, inbox, confirm_timeout=5)
+    subscriber = Subscriber(client, SHARED, inbox, confirm_timeout=5, on_moved=on_moved)
     task = asyncio.create_task(subscriber.run())
     admin = aioredis.Redis(port=client.connection_pool.connection_kwargs["port"])
     try:
@@ -107,6 +107,24 @@ async def test_subscribing_is_confirmed_and_messages_arrive_in_order(
         await subscriber.subscribe(ROOM)
         await admin.spublish(ROOM, "again")
         assert (await inbox.wait_for(202))[-1] == "again"
+
+
+async def test_leaving_a_room_and_joining_it_again_is_not_taken_for_a_move(
+    redis_server: RedisServer,
+) -> None:
+    # On a cluster, Redis unsubscribing a channel by itself means its slot moved (the cluster
+    # subscription then looks for its new node); the answer to our own SUNSUBSCRIBE must not
+    # count as that, even when it arrives after the room was joined again.
+    inbox = Inbox()
+    moved: list[str] = []
+    client = pubsub_client(redis_server, "subtest")
+    async with running(client, inbox, moved.append) as (subscriber, admin):
+        await subscriber.subscribe(ROOM)
+        subscriber.unsubscribe(ROOM)
+        await subscriber.subscribe(ROOM)
+        await admin.spublish(ROOM, "still here")
+        assert await inbox.wait_for(1) == ["still here"]
+        assert moved == []
 
 
 async def test_a_killed_connection_is_subscribed_again_before_it_is_ready(
