@@ -112,10 +112,11 @@ class RedisServer:
 
 @dataclass
 class RedisClusterServers:
-    """A Redis Cluster of our own: ``size`` primaries (no replicas) on free ports, every slot
-    assigned; ``url`` is the ``redis+cluster://`` address the app takes."""
+    """A Redis Cluster of our own: ``size`` primaries, each with ``replicas`` replicas, on free
+    ports, every slot assigned; ``url`` is the ``redis+cluster://`` address the app takes."""
 
     size: int = 3
+    replicas: int = 0
     nodes: list[RedisServer] = field(default_factory=list)
 
     @property
@@ -123,7 +124,7 @@ class RedisClusterServers:
         return "redis+cluster://" + ",".join(f"127.0.0.1:{n.port}" for n in self.nodes)
 
     def start(self) -> RedisClusterServers:
-        for _ in range(self.size):
+        for _ in range(self.size * (1 + self.replicas)):
             node = RedisServer(
                 extra_args=(
                     "--cluster-enabled",
@@ -143,7 +144,7 @@ class RedisClusterServers:
                 "create",
                 *(f"127.0.0.1:{n.port}" for n in self.nodes),
                 "--cluster-replicas",
-                "0",
+                str(self.replicas),
                 "--cluster-yes",
             ],
             check=True,
@@ -151,6 +152,7 @@ class RedisClusterServers:
             stderr=subprocess.DEVNULL,
         )
         wait_until(self._ok, 30, "the Redis Cluster to reach cluster_state:ok", interval=0.1)
+        wait_until(self._replicas_attached, 30, "every replica to attach", interval=0.1)
         return self
 
     def cli(self, node: RedisServer, *args: str) -> str:
@@ -159,15 +161,46 @@ class RedisClusterServers:
         ).stdout.strip()
 
     def owner(self, slot: int) -> RedisServer:
-        """The node serving ``slot`` now (from CLUSTER NODES: id, address, ..., slot ranges)."""
-        for line in self.cli(self.nodes[0], "cluster", "nodes").splitlines():
+        """The node serving ``slot`` now, as the first node sees it."""
+        port = self._owner_seen_by(self.nodes[0], slot)
+        if port is None:
+            raise LookupError(slot)
+        return next(n for n in self.nodes if n.port == port)
+
+    def fail_over(self, slot: int) -> RedisServer:
+        """A manual failover of the primary serving ``slot`` (``CLUSTER FAILOVER`` on one of its
+        replicas, as an operator or a managed Redis does for maintenance); returns the promoted
+        node once every node sees it serving the slot."""
+        primary = self.owner(slot)
+        replicas = self.cli(primary, "cluster", "replicas", self.cli(primary, "cluster", "myid"))
+        port = _port(replicas.splitlines()[0].split()[1])
+        replica = next(n for n in self.nodes if n.port == port)
+        # A manual failover needs the replica in step with its primary.
+        wait_until(
+            lambda: "master_link_status:up" in self.cli(replica, "info", "replication"),
+            30,
+            "the replica to be in sync",
+            interval=0.05,
+        )
+        self.cli(replica, "cluster", "failover")
+        wait_until(
+            lambda: all(self._owner_seen_by(n, slot) == replica.port for n in self.nodes),
+            30,
+            "the failover to be seen by every node",
+            interval=0.05,
+        )
+        return replica
+
+    def _owner_seen_by(self, node: RedisServer, slot: int) -> int | None:
+        """The port of the node serving ``slot`` in ``node``'s CLUSTER NODES (id, address, ...,
+        slot ranges)."""
+        for line in self.cli(node, "cluster", "nodes").splitlines():
             fields = line.split()
-            port = int(fields[1].split("@")[0].rpartition(":")[2])
             for span in fields[8:]:
                 start, _, end = span.partition("-")
                 if start.isdigit() and int(start) <= slot <= int(end or start):
-                    return next(n for n in self.nodes if n.port == port)
-        raise LookupError(slot)
+                    return _port(fields[1])
+        return None
 
     def move_slot(self, slot: int, to: RedisServer) -> None:
         """A resharding of one slot, keys and all (what `redis-cli --cluster reshard` does)."""
@@ -179,6 +212,17 @@ class RedisClusterServers:
             self.cli(source, "migrate", "127.0.0.1", str(to.port), "", "0", "5000", "keys", *names)
         for node in self.nodes:
             self.cli(node, "cluster", "setslot", str(slot), "node", target_id)
+
+    def _replicas_attached(self) -> bool:
+        """Every node sees ``size * replicas`` replicas, each attached to its primary."""
+        for node in self.nodes:
+            lines = self.cli(node, "cluster", "nodes").splitlines()
+            replicas = [line for line in lines if "slave" in line.split()[2]]
+            if len(replicas) < self.size * self.replicas or any(
+                "connected" not in line for line in replicas
+            ):
+                return False
+        return True
 
     def _ok(self) -> bool:
         for node in self.nodes:
@@ -194,6 +238,11 @@ class RedisClusterServers:
     def cleanup(self) -> None:
         for node in self.nodes:
             node.cleanup()
+
+
+def _port(address: str) -> int:
+    """The port of a CLUSTER NODES address (``host:port@bus-port``)."""
+    return int(address.split("@")[0].rpartition(":")[2])
 
 
 @dataclass

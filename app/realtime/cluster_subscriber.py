@@ -12,12 +12,13 @@ replica is ready when all of them are.
 Each node subscriber reconnects by itself (``Subscriber.run``). Every ``RECHECK_SECONDS`` the
 slot map is read again, and a channel whose slot moved to another node (a failover promotes a
 replica at another address, a resharding moves slots) is subscribed there and dropped where it
-was; a node that owns nothing wanted any more is let go. A resharding is noticed at once: the
-node that gives a slot away unsubscribes its channels' subscribers (``SUNSUBSCRIBE``, naming no
-new owner), and the map is read again then, and again after a short pause while the channel
-still shows at its old node (the other nodes learn of the move a moment later). Until the
-channel is subscribed at its new node its events do not reach this replica: after a resharding
-a moment, after a failover up to ``RECHECK_SECONDS``; docs/architecture.md says so.
+was; a node that owns nothing wanted any more is let go. A resharding or a manual failover is
+noticed at once: the node that gives a slot away (or is demoted) unsubscribes its channels'
+subscribers (``SUNSUBSCRIBE``, naming no new owner), and the map is read again then, and again
+after a short pause while the channel still shows at its old node (the other nodes learn of the
+move a moment later). Until the channel is subscribed at its new node its events do not reach
+this replica: a moment after a resharding or a manual failover, up to ``RECHECK_SECONDS`` after
+a node failed (it sends nothing); docs/architecture.md says so.
 """
 
 from __future__ import annotations
