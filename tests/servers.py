@@ -214,7 +214,8 @@ class RedisClusterServers:
             self.cli(node, "cluster", "setslot", str(slot), "node", target_id)
 
     def _replicas_attached(self) -> bool:
-        """Every node sees ``size * replicas`` replicas, each attached to its primary."""
+        """Every node sees ``size * replicas`` replicas with their cluster bus links up
+        (``fail_over`` also waits for the replication link)."""
         for node in self.nodes:
             lines = self.cli(node, "cluster", "nodes").splitlines()
             replicas = [line for line in lines if "slave" in line.split()[2]]

@@ -75,8 +75,8 @@ class ClusterSubscription:
         self._owner: dict[str, str] = {}  # wanted room channel -> the node it is subscribed on
         self._home: str | None = None
         self._pending: set[asyncio.Task[None]] = set()  # re-subscriptions after a move
-        # Channels a node unsubscribed us from, with the node, until the map shows them moved.
-        self._moved: dict[str, str] = {}
+        # Channels a node unsubscribed us from, until the map shows them moved.
+        self._moved: set[str] = set()
         self._moved_seen = asyncio.Event()
 
     async def run(self) -> None:
@@ -152,7 +152,7 @@ class ClusterSubscription:
             now = self._node_of(channel)
             if now == name:
                 continue
-            self._moved.pop(channel, None)
+            self._moved.discard(channel)
             log.info("pub/sub: %s moved to %s", channel, now)
             if name in self._nodes:
                 self._nodes[name][0].unsubscribe(channel)
@@ -187,7 +187,7 @@ class ClusterSubscription:
     def _moved_away(self, channel: str, node: str) -> None:
         """Node ``node`` unsubscribed us from ``channel``: its slot is moving elsewhere."""
         if self._owner.get(channel) == node:
-            self._moved[channel] = node
+            self._moved.add(channel)
             self._moved_seen.set()
 
     def _replace(self, name: str) -> None:
